@@ -1,0 +1,122 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// Conn is a connection to JetStream with the streams provisioned, and the
+// embedded server behind it when there is one.
+type Conn struct {
+	NC  *nats.Conn
+	JS  jetstream.JetStream
+	cfg Config
+	srv *server.Server
+	url string
+}
+
+// Open starts the embedded server when cfg.URL is empty, connects, and
+// provisions the streams.
+func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Conn, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	c := &Conn{cfg: cfg, url: cfg.URL}
+	if cfg.URL == "" {
+		srv, err := StartEmbedded(cfg.DataDir, cfg.Listen)
+		if err != nil {
+			return nil, err
+		}
+		c.srv, c.url = srv, srv.ClientURL()
+		log.Info().Str("url", c.url).Str("dataDir", cfg.DataDir).Msg("embedded nats-server started")
+	}
+	opts := []nats.Option{
+		nats.Name(cfg.ConnName),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn().Err(err).Msg("nats disconnected")
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info().Str("url", nc.ConnectedUrlRedacted()).Msg("nats reconnected") }),
+	}
+	if cfg.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+	}
+	nc, err := nats.Connect(c.url, opts...)
+	if err != nil {
+		c.shutdownServer()
+		return nil, fmt.Errorf("connect to nats %s: %w", redact(c.url), err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		c.shutdownServer()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	c.NC, c.JS = nc, js
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := Provision(pctx, js, cfg); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// URL is the client URL of the server in use (the embedded one's, if any).
+func (c *Conn) URL() string { return c.url }
+
+// Config is the configuration the connection was opened with (defaults set).
+func (c *Conn) Config() Config { return c.cfg }
+
+// Embedded returns the embedded server, or nil against an external one.
+func (c *Conn) Embedded() *server.Server { return c.srv }
+
+// Close drains the connection and stops the embedded server.
+func (c *Conn) Close() {
+	if c.NC != nil {
+		_ = c.NC.Drain()
+		for i := 0; i < 100 && !c.NC.IsClosed(); i++ {
+			time.Sleep(20 * time.Millisecond) // Drain is asynchronous; bounded wait for it to finish.
+		}
+		c.NC.Close()
+	}
+	c.shutdownServer()
+}
+
+func (c *Conn) shutdownServer() {
+	if c.srv != nil {
+		c.srv.Shutdown()
+		c.srv.WaitForShutdown()
+	}
+}
+
+// redact hides credentials embedded in a NATS URL.
+func redact(u string) string {
+	for i := 0; i+3 <= len(u); i++ {
+		if u[i] == '@' {
+			if j := indexScheme(u); j >= 0 && j < i {
+				return u[:j] + "***" + u[i:]
+			}
+		}
+	}
+	return u
+}
+
+func indexScheme(u string) int {
+	for i := 0; i+3 <= len(u); i++ {
+		if u[i:i+3] == "://" {
+			return i + 3
+		}
+	}
+	return -1
+}
