@@ -84,10 +84,16 @@ type Intent struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// NotAfter is the deadline: the dispatcher stops trying after it. Zero
 	// means CreatedAt + DefaultMaxAge; it may not be later than CreatedAt +
-	// MaxAge.
-	NotAfter time.Time `json:"notAfter,omitempty"`
+	// MaxAge. (omitzero: omitempty never omits a struct, and a zero deadline
+	// on the wire would read as year 1.)
+	NotAfter time.Time `json:"notAfter,omitzero"`
 	// Labels are free-form producer metadata (e.g. campaign), kept in outcomes.
 	Labels map[string]string `json:"labels,omitempty"`
+
+	// parseProblems are the rule problems Parse found in the document (unknown
+	// fields, wrong types), reported again by Validate so that one error
+	// lists everything wrong with the document.
+	parseProblems []Problem
 }
 
 // EffectiveRetryKey returns the X-Line-Retry-Key the dispatcher sends for the

@@ -1,0 +1,148 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/linedispatch/linedispatch/internal/lineapi"
+	"github.com/linedispatch/linedispatch/internal/outcome"
+	"github.com/linedispatch/linedispatch/internal/sender"
+)
+
+// attempt sends j once and decides what follows. It runs on a worker.
+func (e *Engine) attempt(ctx context.Context, j *job) result {
+	if time.Now().After(j.deadline) {
+		return e.expire(ctx, j)
+	}
+	if !j.unitDone {
+		if r, stop := e.prepare(ctx, j); stop {
+			return r
+		}
+	}
+	req := sender.Request{
+		Channel:  j.in.Channel,
+		Bot:      j.in.Bot,
+		Endpoint: j.in.Endpoint,
+		Body:     j.body,
+		RetryKey: j.in.EffectiveRetryKey(),
+	}
+	resp, err := e.sender.Send(ctx, req)
+	class := sender.Classify(resp, err)
+	if class != sender.ClassCanceled {
+		j.attempts++
+	}
+	if resp != nil {
+		j.status = resp.Status
+	}
+	var le *lineapi.Error
+	if errors.As(err, &le) {
+		j.status = le.Status
+	}
+	e.metrics.attempts.WithLabelValues(string(j.in.Endpoint), class.String()).Inc()
+	switch class {
+	case sender.ClassSent:
+		j.lastErr = nil
+		e.recordSent(ctx, j, resp)
+		return result{j: j, kind: resultFinished}
+	case sender.ClassThrottle:
+		j.throttled++
+		j.lastErr = err
+		return result{j: j, kind: resultThrottled}
+	case sender.ClassRetry:
+		j.lastErr = err
+		e.log.Debug().Err(err).Str("intent", j.in.ID).Int("attempt", j.attempts).Msg("attempt failed, will retry")
+		return result{j: j, kind: resultRetry}
+	case sender.ClassQuota:
+		j.lastErr = err
+		e.recordDead(ctx, j, outcome.ReasonQuota, err)
+		return result{j: j, kind: resultFinished}
+	case sender.ClassCanceled:
+		e.handBack(j)
+		return result{j: j, kind: resultReleased}
+	default: // ClassReject
+		j.lastErr = err
+		reason := outcome.ReasonRejected
+		if le != nil && le.Status == 401 {
+			reason = outcome.ReasonUnauthorized
+		}
+		e.recordDead(ctx, j, reason, err)
+		return result{j: j, kind: resultFinished}
+	}
+}
+
+// expire dead-letters an intent whose deadline passed. When it was tried
+// before, LINE may or may not have accepted it: the detail says so, and the
+// retry key in the dead letter lets an operator check.
+func (e *Engine) expire(ctx context.Context, j *job) result {
+	err := fmt.Errorf("deadline %s passed before LINE accepted the request", j.deadline.UTC().Format(time.RFC3339))
+	if j.lastErr != nil {
+		err = fmt.Errorf("%w after %d attempt(s); last error: %w", err, j.attempts, j.lastErr)
+	}
+	j.lastErr = err
+	e.recordDead(ctx, j, outcome.ReasonExpired, err)
+	return result{j: j, kind: resultFinished}
+}
+
+// prepare builds the body once: it admits the unit name against the bot's
+// monthly cap and puts it into customAggregationUnits, or strips it, or
+// dead-letters the intent, per policy.
+func (e *Engine) prepare(ctx context.Context, j *job) (result, bool) {
+	j.body = j.in.Body
+	if j.in.Unit != "" {
+		action := outcome.UnitAttached
+		if e.units != nil {
+			d, err := e.units.Admit(ctx, j.in.Channel, j.in.Bot, j.in.Unit, time.Now())
+			if err != nil {
+				// The registry lives in JetStream; without it the cap cannot be
+				// kept. Retry like any transient failure.
+				j.lastErr = fmt.Errorf("unit registry: %w", err)
+				return result{j: j, kind: resultRetry}, true
+			}
+			if !d.Send {
+				j.lastErr = fmt.Errorf("unit %q: the bot's unit-name cap for this month is reached (%d names)", j.in.Unit, d.Count)
+				e.recordDead(ctx, j, outcome.ReasonUnitCap, j.lastErr)
+				return result{j: j, kind: resultFinished}, true
+			}
+			action = d.Action
+			if d.Strip {
+				action = outcome.UnitStripped
+			}
+		}
+		if action != outcome.UnitStripped {
+			j.body = withUnit(j.in.Body, j.in.Unit)
+		}
+		j.unitAction = action
+	}
+	j.unitDone = true
+	return result{}, false
+}
+
+// withUnit inserts "customAggregationUnits":["<unit>"] into a JSON object.
+// Validation guarantees body is an object without that field and unit is
+// [a-zA-Z0-9_]{1,30}, so no escaping is needed.
+func withUnit(body []byte, unit string) []byte {
+	i := 0
+	for i < len(body) && body[i] != '{' {
+		i++
+	}
+	rest := body[i+1:]
+	empty := true
+	for _, c := range rest {
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			continue
+		}
+		empty = c == '}'
+		break
+	}
+	out := make([]byte, 0, len(body)+len(unit)+32)
+	out = append(out, body[:i+1]...)
+	out = append(out, `"customAggregationUnits":["`...)
+	out = append(out, unit...)
+	out = append(out, `"]`...)
+	if !empty {
+		out = append(out, ',')
+	}
+	return append(out, rest...)
+}

@@ -1,0 +1,201 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/linedispatch/linedispatch/internal/sender"
+	"github.com/linedispatch/linedispatch/internal/unit"
+)
+
+// Sender makes one attempt of one LINE request (internal/sender.Sender).
+type Sender interface {
+	Send(ctx context.Context, req sender.Request) (*sender.Response, error)
+}
+
+// Units admits unit names against the per-bot monthly cap
+// (internal/unit.Registry). Nil disables the cap.
+type Units interface {
+	Admit(ctx context.Context, channel, bot, unit string, at time.Time) (unit.Decision, error)
+}
+
+// Engine is one pod's dispatcher.
+type Engine struct {
+	cfg        Config
+	js         jetstream.JetStream
+	partitions int
+	sender     Sender
+	units      Units
+	log        zerolog.Logger
+	metrics    *Metrics
+
+	credits chan struct{} // one per intent the pod may hold
+	held    sync.Map      // *job -> struct{}: everything held, for keep-alive
+	sched   *scheduler
+}
+
+// Deps are the engine's collaborators.
+type Deps struct {
+	JS         jetstream.JetStream
+	Partitions int // the LINE_INTENTS partition count
+	Sender     Sender
+	Units      Units    // optional
+	Metrics    *Metrics // optional; NewMetrics(nil) when nil
+	Logger     zerolog.Logger
+}
+
+// New checks cfg and builds an engine; Run starts it.
+func New(cfg Config, d Deps) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if d.JS == nil || d.Sender == nil {
+		return nil, errors.New("dispatch: JS and Sender are required")
+	}
+	if d.Partitions < 1 {
+		return nil, fmt.Errorf("dispatch: partitions must be positive, got %d", d.Partitions)
+	}
+	cfg = cfg.WithDefaults()
+	m := d.Metrics
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	e := &Engine{
+		cfg:        cfg,
+		js:         d.JS,
+		partitions: d.Partitions,
+		sender:     d.Sender,
+		units:      d.Units,
+		log:        d.Logger.With().Str("pod", cfg.Pod).Logger(),
+		metrics:    m,
+		credits:    make(chan struct{}, cfg.MaxHeld),
+	}
+	for i := 0; i < cfg.MaxHeld; i++ {
+		e.credits <- struct{}{}
+	}
+	e.sched = newScheduler(e)
+	return e, nil
+}
+
+// Run dispatches until ctx ends, then shuts down gracefully: it stops
+// pulling, lets in-flight requests finish (at most ShutdownTimeout), records
+// their outcomes, and hands every queued intent back to JetStream.
+func (e *Engine) Run(ctx context.Context) error {
+	consumers, err := e.ensureConsumers(ctx, e.allPartitions())
+	if err != nil {
+		return err
+	}
+	// Requests in flight at shutdown finish on their own context: an
+	// abandoned request would be retried by another pod anyway, but letting
+	// it finish records its outcome now.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+
+	var workers sync.WaitGroup
+	for i := 0; i < e.cfg.Senders; i++ {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for j := range e.sched.work {
+				e.sched.done <- e.attempt(workCtx, j)
+			}
+		}()
+	}
+	var pullers sync.WaitGroup
+	for p, c := range consumers {
+		pullers.Add(1)
+		go func() {
+			defer pullers.Done()
+			e.pull(ctx, p, c)
+		}()
+	}
+	var helpers sync.WaitGroup
+	sp := &spiller{e: e, in: e.sched.spill, done: e.sched.spilled}
+	helpers.Add(3 + refillers)
+	go func() { defer helpers.Done(); sp.run(ctx) }()
+	go func() { defer helpers.Done(); e.keepAlive(ctx) }()
+	go func() { defer helpers.Done(); e.watchBacklogs(ctx, e.allPartitions()) }()
+	for i := 0; i < refillers; i++ {
+		go func() {
+			defer helpers.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case r := <-e.sched.refillReq:
+					rep := e.refill(ctx, r)
+					select {
+					case e.sched.refilled <- rep:
+					case <-ctx.Done():
+						for _, j := range rep.jobs {
+							e.handBack(j)
+						}
+						return
+					}
+				}
+			}
+		}()
+	}
+	e.log.Info().Int("partitions", len(consumers)).Int("senders", e.cfg.Senders).Msg("dispatcher running")
+
+	e.sched.run(ctx)
+
+	// Shutdown: pullers, the spiller and refillers stop with ctx; what they
+	// already hold is handed back.
+	pullers.Wait()
+	helpers.Wait()
+	handedBack := e.sched.drain()
+	close(e.sched.work)
+	finished := make(chan struct{})
+	go func() { workers.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(e.cfg.ShutdownTimeout):
+		e.log.Warn().Dur("timeout", e.cfg.ShutdownTimeout).Msg("in-flight requests did not finish; abandoning them (they will be redelivered and retried with the same retry key)")
+		cancelWork()
+		<-finished
+	}
+	e.log.Info().Int("handedBack", handedBack).Msg("dispatcher stopped")
+	return nil
+}
+
+func (e *Engine) allPartitions() []int {
+	ps := make([]int, e.partitions)
+	for i := range ps {
+		ps[i] = i
+	}
+	return ps
+}
+
+// acquire takes between 1 and n credits, waiting for the first.
+func (e *Engine) acquire(ctx context.Context, n int) int {
+	select {
+	case <-e.credits:
+	case <-ctx.Done():
+		return 0
+	}
+	got := 1
+	for got < n {
+		select {
+		case <-e.credits:
+			got++
+		default:
+			return got
+		}
+	}
+	return got
+}
+
+// release returns n credits.
+func (e *Engine) release(n int) {
+	for i := 0; i < n; i++ {
+		e.credits <- struct{}{}
+	}
+	e.metrics.held.Sub(float64(n))
+}

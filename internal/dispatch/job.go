@@ -1,0 +1,67 @@
+package dispatch
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/linedispatch/linedispatch/intent"
+)
+
+// laneKey identifies a lane: LINE's rate-limit bucket.
+type laneKey struct {
+	channel  string
+	bot      string
+	endpoint intent.Endpoint
+}
+
+// job is one held intent: the JetStream message it came in, the decoded
+// intent, and its attempt state. The scheduler goroutine owns the attempt
+// state; a worker owns it while the job is in flight.
+type job struct {
+	msg       jetstream.Msg
+	in        *intent.Intent
+	key       laneKey
+	partition int
+	received  time.Time
+	deadline  time.Time
+
+	// body is what is sent: the intent's body with its unit name (or
+	// without it, when the cap policy strips it). Prepared on first attempt.
+	body       []byte
+	unitAction string
+	unitDone   bool
+
+	attempts  int
+	throttled int
+	notBefore time.Time
+	backoff   backoff.BackOff
+	lastErr   error
+	status    int
+
+	// done is set once the job is acked, nacked or spilled: keep-alive must
+	// leave it alone from then on.
+	done atomic.Bool
+	// credit is true while the job holds one of the pod's MaxHeld credits.
+	credit atomic.Bool
+	// lastProgress is when the server last heard from us about this message
+	// (unix nanoseconds), for keep-alive.
+	lastProgress atomic.Int64
+}
+
+// result is what a worker reports back to the scheduler.
+type result struct {
+	j    *job
+	kind resultKind
+}
+
+type resultKind int
+
+const (
+	resultFinished  resultKind = iota // outcome recorded and intent acked
+	resultRetry                       // failed retryably: try again after backoff
+	resultThrottled                   // LINE said 429 (rate): slow the lane, retry
+	resultReleased                    // shutdown: the intent was handed back (nak)
+)

@@ -1,0 +1,34 @@
+package dispatch
+
+import (
+	"context"
+	"time"
+)
+
+// keepAlive tells JetStream that held intents are being worked on, so that an
+// intent waiting in a lane (behind a limit or a backoff) is not redelivered
+// to another pod after AckWait while this pod still means to send it.
+func (e *Engine) keepAlive(ctx context.Context) {
+	every := e.cfg.AckWait / 4
+	stale := (e.cfg.AckWait / 2).Nanoseconds()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			n := now.UnixNano()
+			e.held.Range(func(k, _ any) bool {
+				j := k.(*job)
+				if j.done.Load() || n-j.lastProgress.Load() < stale {
+					return true
+				}
+				if err := j.msg.InProgress(); err == nil {
+					j.lastProgress.Store(n)
+				}
+				return true
+			})
+		}
+	}
+}

@@ -1,0 +1,51 @@
+package dispatch
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the engine's Prometheus collectors. Labels stay low-cardinality
+// (endpoint, class, result, reason): per-bot figures live in the stats API.
+type Metrics struct {
+	attempts  *prometheus.CounterVec
+	outcomes  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	laneDepth prometheus.Gauge
+	held      prometheus.Gauge
+	spills    prometheus.Counter
+}
+
+// NewMetrics builds the collectors and registers them with reg (nil: none).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "linedispatch_attempts_total",
+			Help: "Requests sent to LINE by endpoint and classified result (sent, retry, throttle, quota, reject, canceled).",
+		}, []string{"endpoint", "class"}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "linedispatch_outcomes_total",
+			Help: "Intents finished, by endpoint, result (sent, dead) and dead-letter reason.",
+		}, []string{"endpoint", "result", "reason"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "linedispatch_intent_latency_seconds",
+			Help:    "From an intent's createdAt to LINE's acceptance, for sent intents.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 16),
+		}, []string{"endpoint"}),
+		laneDepth: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "linedispatch_lane_depth",
+			Help: "Intents queued in lanes (all lanes together), waiting for a token or a retry.",
+		}),
+		held: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "linedispatch_held_intents",
+			Help: "Intents the pod holds: queued, in flight, or being pulled.",
+		}),
+		spills: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "linedispatch_spills_total",
+			Help: "Intents moved from a full lane to LINE_BACKLOG.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills)
+	}
+	return m
+}

@@ -1,0 +1,156 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/linedispatch/linedispatch/intent"
+	"github.com/linedispatch/linedispatch/internal/outcome"
+	"github.com/linedispatch/linedispatch/internal/queue"
+)
+
+// fetchWait is how long one pull request waits for intents.
+const fetchWait = 2 * time.Second
+
+// ConsumerName is the durable consumer of partition p.
+func ConsumerName(p int) string { return fmt.Sprintf("intents-p%d", p) }
+
+// ConsumerConfig is partition p's consumer: one puller at a time (pinned
+// priority group), explicit acks, and no delivery limit: JetStream must never
+// drop an intent on its own.
+func (e *Engine) consumerConfig(p int) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:        ConsumerName(p),
+		Description:    fmt.Sprintf("linedispatch partition %d", p),
+		FilterSubject:  queue.PartitionFilter(p),
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        e.cfg.AckWait,
+		MaxDeliver:     -1,
+		MaxAckPending:  e.cfg.MaxHeld,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PriorityGroups: []string{PriorityGroup},
+		PinnedTTL:      e.cfg.AckWait,
+	}
+}
+
+func (e *Engine) ensureConsumers(ctx context.Context, partitions []int) (map[int]jetstream.Consumer, error) {
+	out := make(map[int]jetstream.Consumer, len(partitions))
+	for _, p := range partitions {
+		c, err := e.js.CreateOrUpdateConsumer(ctx, queue.IntentsStream, e.consumerConfig(p))
+		if err != nil {
+			return nil, fmt.Errorf("consumer for partition %d: %w", p, err)
+		}
+		out[p] = c
+	}
+	return out, nil
+}
+
+// pull feeds partition p's intents to the scheduler while the pod has room.
+func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
+	failures := 0
+	for ctx.Err() == nil {
+		n := e.acquire(ctx, e.cfg.FetchBatch)
+		if n == 0 {
+			return
+		}
+		e.metrics.held.Add(float64(n))
+		// The context (not FetchMaxWait, which excludes it) bounds the pull, so
+		// shutdown does not wait for an idle partition's pull to expire.
+		fctx, cancel := context.WithTimeout(ctx, fetchWait)
+		batch, err := c.Fetch(n, jetstream.FetchPriorityGroup(PriorityGroup), jetstream.FetchContext(fctx))
+		got := 0
+		if err == nil {
+			for msg := range batch.Messages() {
+				got++
+				e.accept(ctx, p, msg)
+			}
+			err = batch.Error()
+		}
+		cancel()
+		e.release(n - got)
+		if err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			failures++
+			e.log.Warn().Err(err).Int("partition", p).Msg("pull failed")
+			select {
+			case <-ctx.Done():
+			case <-time.After(min(time.Duration(failures)*250*time.Millisecond, 5*time.Second)):
+			}
+			continue
+		}
+		failures = 0
+	}
+}
+
+// accept validates one pulled intent and queues it, or dead-letters it.
+// The queue is never trusted: whatever a producer wrote, the pod records an
+// outcome and moves on.
+func (e *Engine) accept(ctx context.Context, p int, msg jetstream.Msg) {
+	j, err := e.decodeJob(p, msg)
+	if err != nil {
+		e.deadLetterInvalid(ctx, msg, err)
+		return
+	}
+	select {
+	case e.sched.in <- j:
+	case <-ctx.Done():
+		e.handBack(j)
+	}
+}
+
+// decodeJob turns a message into a held job.
+func (e *Engine) decodeJob(p int, msg jetstream.Msg) (*job, error) {
+	now := time.Now()
+	in, err := intent.Decode(msg.Data())
+	if err == nil {
+		err = matchesSubject(in, msg.Subject())
+	}
+	if err != nil {
+		return nil, err
+	}
+	j := &job{
+		msg:       msg,
+		in:        in,
+		key:       laneKey{channel: in.Channel, bot: in.Bot, endpoint: in.Endpoint},
+		partition: p,
+		received:  now,
+		deadline:  in.Deadline(),
+	}
+	j.lastProgress.Store(now.UnixNano())
+	j.credit.Store(true)
+	e.held.Store(j, struct{}{})
+	return j, nil
+}
+
+// matchesSubject checks that the stored subject
+// line.q.<p>.<channel>.<bot>.<endpoint> (or line.backlog.<p>.…) names the
+// intent's own key: a mismatch would put it in another bot's lane.
+func matchesSubject(in *intent.Intent, subject string) error {
+	tok := strings.Split(subject, ".")
+	if len(tok) != 6 {
+		return nil // not published through the intents subjects; the body decides
+	}
+	if tok[3] != in.Channel || tok[4] != in.Bot || tok[5] != string(in.Endpoint) {
+		return &intent.ValidationError{Problems: []intent.Problem{{
+			Field:  "subject",
+			Reason: fmt.Sprintf("published on %s.%s.%s but the intent is for %s.%s.%s", tok[3], tok[4], tok[5], in.Channel, in.Bot, in.Endpoint),
+			Code:   outcome.ReasonInvalidIntent,
+		}}}
+	}
+	return nil
+}
+
+// subjectKey returns (channel, bot, endpoint) from a stored intent subject,
+// for dead letters of intents whose body could not be read.
+func subjectKey(subject string) (string, string, string) {
+	tok := strings.Split(subject, ".")
+	if len(tok) == 6 {
+		return tok[3], tok[4], tok[5]
+	}
+	return "_", "_", "_"
+}

@@ -1,0 +1,217 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/linedispatch/linedispatch/intent"
+	"github.com/linedispatch/linedispatch/internal/lineapi"
+	"github.com/linedispatch/linedispatch/internal/outcome"
+	"github.com/linedispatch/linedispatch/internal/sender"
+)
+
+// The order of effects is the heart of "nothing lost, never twice": an
+// outcome (and a dead letter) is published and its PubAck awaited before the
+// intent is acked. A crash in between redelivers the intent; the retry key
+// makes LINE answer 409 instead of delivering again, and Nats-Msg-Id makes
+// JetStream drop the second outcome.
+
+func (e *Engine) recordSent(ctx context.Context, j *job, resp *sender.Response) {
+	o := e.outcomeOf(j)
+	o.Result = outcome.Sent
+	o.Status = resp.Status
+	o.Conflict = resp.Conflict
+	o.RequestID = resp.RequestID
+	o.AcceptedRequestID = resp.AcceptedRequestID
+	e.finish(ctx, j, o)
+}
+
+func (e *Engine) recordDead(ctx context.Context, j *job, reason string, cause error) {
+	o := e.outcomeOf(j)
+	o.Result = outcome.Dead
+	o.Reason = reason
+	if cause != nil {
+		o.Detail = cause.Error()
+	}
+	var le *lineapi.Error
+	if errors.As(cause, &le) {
+		o.LineError = lineErrorOf(le)
+		o.RequestID = le.RequestID
+	}
+	e.finish(ctx, j, o)
+}
+
+func (e *Engine) outcomeOf(j *job) *outcome.Outcome {
+	return &outcome.Outcome{
+		IntentID:   j.in.ID,
+		Channel:    j.in.Channel,
+		Bot:        j.in.Bot,
+		Endpoint:   string(j.in.Endpoint),
+		Unit:       j.in.Unit,
+		UnitAction: j.unitAction,
+		Recipients: j.in.Recipients(),
+		Status:     j.status,
+		Attempts:   j.attempts,
+		Throttled:  j.throttled,
+		CreatedAt:  j.in.CreatedAt,
+		At:         time.Now().UTC(),
+		Labels:     j.in.Labels,
+		Pod:        e.cfg.Pod,
+	}
+}
+
+// finish records o for j and acks j's message.
+func (e *Engine) finish(ctx context.Context, j *job, o *outcome.Outcome) {
+	if err := e.record(ctx, j.msg, o, o.IntentID); err != nil {
+		// Not recorded: leave the intent unacked. It is redelivered after
+		// AckWait and retried under the same retry key.
+		e.log.Error().Err(err).Str("intent", o.IntentID).Msg("outcome not recorded; intent left for redelivery")
+		e.forget(j)
+		return
+	}
+	if err := j.msg.Ack(); err != nil {
+		e.log.Warn().Err(err).Str("intent", o.IntentID).Msg("ack failed; the intent will be redelivered and answered by its recorded outcome")
+	}
+	e.metrics.outcomes.WithLabelValues(o.Endpoint, string(o.Result), o.Reason).Inc()
+	if o.Result == outcome.Sent && !o.CreatedAt.IsZero() {
+		e.metrics.latency.WithLabelValues(o.Endpoint).Observe(o.At.Sub(o.CreatedAt).Seconds())
+	}
+	e.forget(j)
+}
+
+// record publishes the dead letter (for dead outcomes) and the outcome,
+// both with Nats-Msg-Id id, retrying while JetStream is unavailable, until
+// ctx ends.
+func (e *Engine) record(ctx context.Context, msg jetstream.Msg, o *outcome.Outcome, id string) error {
+	ob, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("encode outcome: %w", err)
+	}
+	if o.Result == outcome.Dead {
+		dl := nats.NewMsg(o.DeadSubject())
+		dl.Data = msg.Data()
+		dl.Header.Set(outcome.HeaderOutcome, string(ob))
+		dl.Header.Set(outcome.HeaderReason, o.Reason)
+		dl.Header.Set(outcome.HeaderIntentSubject, msg.Subject())
+		dl.Header.Set(jetstream.MsgIDHeader, id)
+		if err := e.publish(ctx, dl); err != nil {
+			return fmt.Errorf("dead letter: %w", err)
+		}
+	}
+	om := nats.NewMsg(o.Subject())
+	om.Data = ob
+	om.Header.Set(jetstream.MsgIDHeader, id)
+	if err := e.publish(ctx, om); err != nil {
+		return fmt.Errorf("outcome: %w", err)
+	}
+	return nil
+}
+
+func (e *Engine) publish(ctx context.Context, m *nats.Msg) error {
+	delay := 100 * time.Millisecond
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := e.js.PublishMsg(pctx, m)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		e.log.Warn().Err(err).Str("subject", m.Subject).Msg("publish failed, retrying")
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+// deadLetterInvalid records an intent that failed validation.
+func (e *Engine) deadLetterInvalid(ctx context.Context, msg jetstream.Msg, cause error) {
+	defer e.release(1)
+	channel, bot, endpoint := subjectKey(msg.Subject())
+	o := &outcome.Outcome{
+		Channel:  channel,
+		Bot:      bot,
+		Endpoint: endpoint,
+		Result:   outcome.Dead,
+		Reason:   reasonOf(cause),
+		Detail:   cause.Error(),
+		At:       time.Now().UTC(),
+		Pod:      e.cfg.Pod,
+	}
+	var in intent.Intent
+	if json.Unmarshal(msg.Data(), &in) == nil {
+		o.IntentID, o.CreatedAt, o.Labels, o.Unit = in.ID, in.CreatedAt, in.Labels, in.Unit
+		if len(o.IntentID) > 64 {
+			o.IntentID = ""
+		}
+	}
+	// An invalid intent's ID cannot be trusted (it may be missing, malformed
+	// or another intent's): its stream sequence identifies it, and stays the
+	// same if it is redelivered.
+	id := "invalid-"
+	if md, err := msg.Metadata(); err == nil {
+		id += strconv.FormatUint(md.Sequence.Stream, 10)
+	}
+	if err := e.record(ctx, msg, o, id); err != nil {
+		e.log.Error().Err(err).Msg("dead letter not recorded; intent left for redelivery")
+		return
+	}
+	if err := msg.Ack(); err != nil {
+		e.log.Warn().Err(err).Msg("ack of dead-lettered intent failed")
+	}
+	e.metrics.outcomes.WithLabelValues(o.Endpoint, string(o.Result), o.Reason).Inc()
+	e.log.Info().Str("reason", o.Reason).Str("detail", o.Detail).Str("subject", msg.Subject()).Msg("invalid intent dead-lettered")
+}
+
+// handBack returns j to JetStream for immediate redelivery.
+func (e *Engine) handBack(j *job) {
+	if err := j.msg.Nak(); err != nil {
+		e.log.Debug().Err(err).Msg("nak failed; the intent is redelivered after AckWait")
+	}
+	e.forget(j)
+}
+
+// forget ends the pod's hold on j.
+func (e *Engine) forget(j *job) {
+	if j.done.Swap(true) {
+		return
+	}
+	e.held.Delete(j)
+	e.returnCredit(j)
+}
+
+// returnCredit gives j's credit back to the pod, once.
+func (e *Engine) returnCredit(j *job) {
+	if j.credit.Swap(false) {
+		e.release(1)
+	}
+}
+
+func lineErrorOf(le *lineapi.Error) *outcome.LineError {
+	out := &outcome.LineError{Status: le.Status, Message: le.Message}
+	for _, d := range le.Details {
+		out.Details = append(out.Details, outcome.LineDetail{Message: d.Message, Property: d.Property})
+	}
+	return out
+}
+
+// reasonOf is the dead-letter reason of a validation failure.
+func reasonOf(err error) string {
+	var ve *intent.ValidationError
+	if errors.As(err, &ve) {
+		return ve.Reason()
+	}
+	return outcome.ReasonInvalidIntent
+}

@@ -1,0 +1,362 @@
+package dispatch
+
+import (
+	"container/heap"
+	"context"
+	"time"
+
+	"github.com/linedispatch/linedispatch/internal/limiter"
+)
+
+// maxRefill bounds one refill fetch.
+const maxRefill = 1000
+
+// maxLanePause bounds how long an outage pauses a lane between probes.
+const maxLanePause = 30 * time.Second
+
+// laneSweepEvery is how often idle lanes are looked for.
+const laneSweepEvery = 30 * time.Second
+
+// scheduler owns every lane. One goroutine runs it: lanes need no locks, and
+// round-robin over the ready queue gives every lane with a token a turn
+// before any lane gets a second one, so one bot's campaign never queues
+// another bot's intent behind it. A lane waiting for its limiter or its
+// backoff sits in the timer heap, not in a worker.
+type scheduler struct {
+	e     *Engine
+	lanes map[laneKey]*lane
+	ready []*lane
+	wake  wakeHeap
+	timer *time.Timer
+	free  int // idle workers
+	swept time.Time
+
+	in   chan *job   // from pullers
+	done chan result // from workers
+	work chan *job   // to workers
+
+	spill     chan *job          // to the spiller
+	spilled   chan laneKey       // from the spiller
+	refillReq chan refillRequest // to refillers
+	refilled  chan refillReport  // from refillers
+	resume    chan resumeKey     // keys found with a backlog (start, hand-over)
+}
+
+// resumeKey names a key whose backlog must be drained.
+type resumeKey struct {
+	key       laneKey
+	partition int
+}
+
+// refillers is how many lanes can refill at once.
+const refillers = 4
+
+func newScheduler(e *Engine) *scheduler {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &scheduler{
+		e:     e,
+		lanes: make(map[laneKey]*lane),
+		timer: t,
+		free:  e.cfg.Senders,
+		in:    make(chan *job, e.cfg.FetchBatch),
+		done:  make(chan result, e.cfg.Senders),
+		work:  make(chan *job, e.cfg.Senders),
+
+		spill:     make(chan *job, spillPipeline),
+		spilled:   make(chan laneKey, spillPipeline),
+		refillReq: make(chan refillRequest, 1024),
+		refilled:  make(chan refillReport, refillers),
+		resume:    make(chan resumeKey, 64),
+	}
+}
+
+// run schedules until ctx ends, then returns; the engine drains afterwards.
+func (s *scheduler) run(ctx context.Context) {
+	for {
+		s.dispatch(time.Now())
+		s.armTimer()
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-s.in:
+			s.admit(j)
+		case r := <-s.done:
+			s.complete(r)
+		case k := <-s.spilled:
+			s.spillDone(k)
+		case r := <-s.refilled:
+			s.refillDone(r)
+		case r := <-s.resume:
+			l := s.lane(r.key)
+			l.partition = r.partition
+			l.spilling = true
+			s.maybeRefill(l)
+		case <-s.timer.C:
+			s.fireTimers(time.Now())
+		}
+		if now := time.Now(); now.Sub(s.swept) > laneSweepEvery {
+			s.sweep(now)
+			s.swept = now
+		}
+	}
+}
+
+// admit queues a freshly pulled intent in its lane, or spills it when the
+// lane is full or already spilling.
+func (s *scheduler) admit(j *job) {
+	l := s.lane(j.key)
+	l.partition = j.partition
+	if l.spilling || l.fresh.len() >= s.e.cfg.LaneCapacity {
+		l.spilling = true
+		l.spillsInFlight++
+		// The spiller's pipeline is bounded on its own; holding the credit
+		// until the PubAck would throttle the partition to the spill rate.
+		s.e.returnCredit(j)
+		s.spill <- j
+		return
+	}
+	l.fresh.push(j)
+	s.e.metrics.laneDepth.Inc()
+	s.markReady(l)
+}
+
+func (s *scheduler) spillDone(k laneKey) {
+	l := s.lanes[k]
+	if l == nil {
+		return
+	}
+	l.spillsInFlight--
+	l.spillsDone++
+	s.maybeRefill(l)
+}
+
+// maybeRefill asks for a spilling lane's backlog once its queue is half empty.
+func (s *scheduler) maybeRefill(l *lane) {
+	if !l.spilling || l.refilling || l.fresh.len() > s.e.cfg.LaneCapacity/2 {
+		return
+	}
+	n := min(s.e.cfg.LaneCapacity-l.fresh.len(), maxRefill)
+	l.refilling, l.refillMark = true, l.spillsDone
+	select {
+	case s.refillReq <- refillRequest{key: l.key, partition: l.partition, n: n}:
+	default:
+		l.refilling = false // refillers are saturated; the next event asks again
+	}
+}
+
+func (s *scheduler) refillDone(r refillReport) {
+	l := s.lane(r.key)
+	l.refilling = false
+	for _, j := range r.jobs {
+		l.fresh.push(j)
+	}
+	s.e.metrics.laneDepth.Add(float64(len(r.jobs)))
+	if r.err != nil {
+		s.e.log.Warn().Err(r.err).Str("bot", r.key.bot).Str("endpoint", string(r.key.endpoint)).Msg("backlog refill failed; will retry")
+		s.sleep(l, time.Now().Add(time.Second))
+	} else if len(r.jobs) == 0 && l.spillsInFlight == 0 && l.spillsDone == l.refillMark {
+		l.spilling = false // the backlog is empty and nothing is on its way there
+	}
+	s.markReady(l)
+	if len(r.jobs) > 0 || l.spillsDone != l.refillMark {
+		s.maybeRefill(l)
+	}
+}
+
+func (s *scheduler) lane(k laneKey) *lane {
+	l := s.lanes[k]
+	if l == nil {
+		lim, err := limiter.New(s.e.cfg.Limits.For(k.endpoint), s.e.cfg.Limiter)
+		if err != nil {
+			// The limit table was validated at start; this cannot happen.
+			panic(err)
+		}
+		l = &lane{key: k, limiter: lim}
+		s.lanes[k] = l
+	}
+	return l
+}
+
+// complete handles a worker's report.
+func (s *scheduler) complete(r result) {
+	s.free++
+	l := s.lanes[r.j.key]
+	l.inflight--
+	now := time.Now()
+	switch r.kind {
+	case resultFinished:
+		if r.j.lastErr == nil {
+			l.succeeded()
+		}
+	case resultReleased:
+	case resultThrottled:
+		l.limiter.Throttled(now)
+		r.j.notBefore = now
+		l.retry(r.j)
+		s.e.metrics.laneDepth.Inc()
+	case resultRetry:
+		if r.j.backoff == nil {
+			r.j.backoff = s.e.cfg.Retry.NewBackOff()
+		}
+		r.j.notBefore = now.Add(r.j.backoff.NextBackOff())
+		l.retry(r.j)
+		l.failed(now, s.e.cfg.FailureStreak, maxLanePause)
+		s.e.metrics.laneDepth.Inc()
+	}
+	s.markReady(l)
+}
+
+// sweep forgets lanes that hold nothing and whose limiter window has passed,
+// so a pod that saw many bots does not keep them all. A lane is never dropped
+// inside its window: a new limiter would not know the sends it made.
+func (s *scheduler) sweep(now time.Time) {
+	for k, l := range s.lanes {
+		if l.len() > 0 || l.inflight > 0 || l.queued || !l.wakeAt.IsZero() || l.spilling || l.refilling {
+			continue
+		}
+		if now.Sub(l.lastSend) > l.limiter.Limit().Period+time.Second {
+			delete(s.lanes, k)
+		}
+	}
+}
+
+// dispatch hands jobs to idle workers, one per ready lane per turn.
+func (s *scheduler) dispatch(now time.Time) {
+	for s.free > 0 && len(s.ready) > 0 {
+		l := s.ready[0]
+		s.ready[0] = nil
+		s.ready = s.ready[1:]
+		l.queued = false
+		if l.inflight >= s.e.cfg.MaxInflightPerLane {
+			continue // complete() re-queues it
+		}
+		j, at := l.next(now)
+		if j == nil {
+			if !at.IsZero() {
+				s.sleep(l, at)
+			}
+			continue
+		}
+		if now.After(j.deadline) {
+			// Expired before a token was spent: a worker records it without
+			// calling LINE.
+			l.take(j)
+			s.send(l, j)
+			s.markReady(l)
+			continue
+		}
+		ok, wait := l.limiter.Reserve(now)
+		if !ok {
+			s.sleep(l, now.Add(wait))
+			continue
+		}
+		l.take(j)
+		l.lastSend = now
+		s.send(l, j)
+		s.markReady(l)
+		s.maybeRefill(l)
+	}
+}
+
+func (s *scheduler) send(l *lane, j *job) {
+	l.inflight++
+	s.free--
+	s.e.metrics.laneDepth.Dec()
+	s.work <- j // never blocks: work has room for every worker
+}
+
+func (s *scheduler) markReady(l *lane) {
+	if l.queued || l.len() == 0 {
+		return
+	}
+	l.queued = true
+	s.ready = append(s.ready, l)
+}
+
+func (s *scheduler) sleep(l *lane, at time.Time) {
+	if !l.wakeAt.IsZero() && !l.wakeAt.After(at) {
+		return
+	}
+	l.wakeAt = at
+	heap.Push(&s.wake, wakeEntry{at: at, l: l})
+}
+
+func (s *scheduler) fireTimers(now time.Time) {
+	for len(s.wake) > 0 && !s.wake[0].at.After(now) {
+		e := heap.Pop(&s.wake).(wakeEntry)
+		if !e.l.wakeAt.Equal(e.at) {
+			continue // superseded by an earlier wake-up
+		}
+		e.l.wakeAt = time.Time{}
+		s.markReady(e.l)
+		s.maybeRefill(e.l)
+	}
+}
+
+func (s *scheduler) armTimer() {
+	if len(s.wake) == 0 {
+		return
+	}
+	d := time.Until(s.wake[0].at)
+	if d < 0 {
+		d = 0
+	}
+	s.timer.Reset(d)
+}
+
+// drain hands every queued job back to JetStream (nak) so another pod can
+// take it at once, instead of after AckWait.
+func (s *scheduler) drain() int {
+	n := 0
+	for {
+		select {
+		case j := <-s.in:
+			s.e.handBack(j)
+			n++
+			continue
+		case j := <-s.spill:
+			s.e.handBack(j)
+			n++
+			continue
+		case r := <-s.refilled:
+			for _, j := range r.jobs {
+				s.e.handBack(j)
+				n++
+			}
+			continue
+		default:
+		}
+		break
+	}
+	for _, l := range s.lanes {
+		for j := l.fresh.pop(); j != nil; j = l.fresh.pop() {
+			s.e.handBack(j)
+			n++
+		}
+		for _, j := range l.retries {
+			s.e.handBack(j)
+			n++
+		}
+		l.retries = nil
+	}
+	return n
+}
+
+type wakeEntry struct {
+	at time.Time
+	l  *lane
+}
+
+type wakeHeap []wakeEntry
+
+func (h wakeHeap) Len() int           { return len(h) }
+func (h wakeHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h wakeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *wakeHeap) Push(x any)        { *h = append(*h, x.(wakeEntry)) }
+func (h *wakeHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}

@@ -1,0 +1,240 @@
+package limiter
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestNewDefaults(t *testing.T) {
+	tests := []struct {
+		limit     string
+		burst     int
+		rate      float64
+		jitterMin time.Duration // JitterBudget lies in [jitterMin, jitterMin + 1 ms)
+	}{
+		{"2000/1s", 11, 1980, 5 * time.Millisecond},
+		{"200/1s", 2, 198, 5 * time.Millisecond},
+		{"60/1h", 1, 0.0165, 36363 * time.Millisecond},
+		{"3/1h", 1, 2.97 / 3600, 36363 * time.Millisecond},
+		{"5/200ms", 1, 24.75, 2 * time.Millisecond},
+		{"60/3600ms", 1, 16.5, 36 * time.Millisecond},
+		{"100000/1s", MaxDefaultBurst, 99000, 9 * time.Millisecond},
+		{"1/1s", 1, 0.99, 10 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.limit, func(t *testing.T) {
+			l := newLimiter(t, tt.limit, Config{})
+			c := l.Config()
+			if c.Safety != DefaultSafety || c.Burst != tt.burst {
+				t.Errorf("safety %v burst %d, want %v %d", c.Safety, c.Burst, DefaultSafety, tt.burst)
+			}
+			if math.Abs(l.Rate()-tt.rate) > 1e-9*tt.rate {
+				t.Errorf("rate %v, want %v", l.Rate(), tt.rate)
+			}
+			if j := l.JitterBudget(); j < tt.jitterMin || j >= tt.jitterMin+time.Millisecond {
+				t.Errorf("jitter budget %v, want in [%v, %v)", j, tt.jitterMin, tt.jitterMin+time.Millisecond)
+			}
+			a, p := c.AIMD, l.Limit().Period
+			if a.Decrease != 0.5 || a.MinFraction != 0.05 || a.RecoverStep != 0.05 || a.RecoverEvery != p || a.Cooldown != p {
+				t.Errorf("AIMD defaults %+v", a)
+			}
+		})
+	}
+}
+
+func TestNewRejects(t *testing.T) {
+	tests := []struct {
+		name  string
+		limit Limit
+		cfg   Config
+	}{
+		{"zero limit", Limit{}, Config{}},
+		{"negative period", Limit{Count: 1, Period: -time.Second}, Config{}},
+		{"safety above 1", Limit{Count: 10, Period: time.Second}, Config{Safety: 1.01}},
+		{"negative safety", Limit{Count: 10, Period: time.Second}, Config{Safety: -0.5}},
+		{"NaN safety", Limit{Count: 10, Period: time.Second}, Config{Safety: math.NaN()}},
+		{"burst above count", Limit{Count: 10, Period: time.Second}, Config{Burst: 11}},
+		{"negative burst", Limit{Count: 10, Period: time.Second}, Config{Burst: -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(tt.limit, tt.cfg); err == nil {
+				t.Errorf("New(%v, %+v) succeeded", tt.limit, tt.cfg)
+			}
+		})
+	}
+	if err := (Config{Safety: 2}).Validate(); err == nil {
+		t.Error("Config.Validate accepted safety 2")
+	}
+	if err := (Config{}).Validate(); err != nil {
+		t.Errorf("Config.Validate rejected the zero config: %v", err)
+	}
+}
+
+func TestJitterBudgetZeroWithoutHeadroom(t *testing.T) {
+	if j := newLimiter(t, "2000/1s", Config{Safety: 1}).JitterBudget(); j != 0 {
+		t.Errorf("safety 1: jitter budget %v, want 0", j)
+	}
+	if j := newLimiter(t, "2000/1s", Config{Burst: 21}).JitterBudget(); j != 0 {
+		t.Errorf("burst spending all headroom: jitter budget %v, want 0", j)
+	}
+}
+
+func TestReserveWaitIsAccurate(t *testing.T) {
+	// A caller who returns after exactly the wait it was given is admitted.
+	for _, ls := range []string{"2000/1s", "60/1h", "5/200ms", "7/3s"} {
+		l := newLimiter(t, ls, Config{})
+		now := epoch
+		for range 1000 {
+			ok, wait := l.Reserve(now)
+			if ok {
+				continue
+			}
+			now = now.Add(wait)
+			if ok, again := l.Reserve(now); !ok {
+				t.Fatalf("%s: refused again after waiting %v (now %v more)", ls, wait, again)
+			}
+		}
+	}
+}
+
+func TestReserveRefusalRecordsNothing(t *testing.T) {
+	l := newLimiter(t, "2/1s", Config{Safety: 1, Burst: 2})
+	l.Reserve(epoch)
+	l.Reserve(epoch)
+	for i := range 100 {
+		if ok, _ := l.Reserve(epoch.Add(time.Duration(i) * time.Millisecond)); ok {
+			t.Fatalf("third send admitted at +%d ms", i)
+		}
+	}
+	if ok, _ := l.Reserve(epoch.Add(time.Second)); !ok {
+		t.Error("refusals were counted as sends")
+	}
+}
+
+// TestConcurrentReserve runs goroutines on a shared simulated clock, whose
+// readings reach the limiter out of order, under the race detector.
+func TestConcurrentReserve(t *testing.T) {
+	l := newLimiter(t, "50/100ms", Config{})
+	var clock atomic.Int64 // nanoseconds after epoch
+	end := int64(20 * 100 * time.Millisecond)
+	var mu sync.Mutex
+	var sends []time.Time
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for calls := 0; ; calls++ {
+				read := clock.Load()
+				if read >= end {
+					return
+				}
+				now := epoch.Add(time.Duration(read))
+				ok, wait := l.Reserve(now)
+				if ok {
+					mu.Lock()
+					sends = append(sends, now)
+					mu.Unlock()
+					continue
+				}
+				clock.CompareAndSwap(read, read+int64(wait))
+				_ = l.Rate()
+				if calls%997 == 0 {
+					l.Throttled(now)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := maxInWindow(sends, 100*time.Millisecond); got > 50 {
+		t.Errorf("%d sends in one window, limit 50", got)
+	}
+}
+
+func TestWait(t *testing.T) {
+	l := newLimiter(t, "10/50ms", Config{})
+	start := time.Now()
+	var admitted []time.Time
+	for range 25 {
+		if err := l.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		admitted = append(admitted, time.Now())
+	}
+	// 25 sends at 9.9 per 50 ms take at least two periods (less the burst of 1).
+	if el := time.Since(start); el < 100*time.Millisecond {
+		t.Errorf("25 sends took %v, faster than the limit allows", el)
+	}
+	snap := l.Snapshot()
+	if !slices.IsSortedFunc(snap, time.Time.Compare) || len(snap) == 0 {
+		t.Errorf("snapshot %v", snap)
+	}
+}
+
+func TestWaitContext(t *testing.T) {
+	l := newLimiter(t, "1/1h", Config{})
+	if err := l.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.Wait(cancelled); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v", err)
+	}
+
+	short, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	if err := l.Wait(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("deadline before the next slot: %v", err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("Wait took %v to see that the deadline is too early", el)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := time.AfterFunc(20*time.Millisecond, cancel)
+	defer stop.Stop()
+	if err := l.Wait(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled while waiting: %v", err)
+	}
+}
+
+func TestIdle(t *testing.T) {
+	l := newLimiter(t, "200/1s", Config{})
+	if !l.Idle(epoch) {
+		t.Error("new limiter not idle")
+	}
+	l.Reserve(epoch)
+	if l.Idle(epoch.Add(999 * time.Millisecond)) {
+		t.Error("idle with a send in the window")
+	}
+	if !l.Idle(epoch.Add(time.Second)) {
+		t.Error("not idle a period after the last send")
+	}
+	l.Throttled(epoch.Add(time.Second))
+	if l.Idle(epoch.Add(5 * time.Second)) {
+		t.Error("idle while the rate is still lowered by a 429")
+	}
+}
+
+func TestReserveDoesNotAllocate(t *testing.T) {
+	l := newLimiter(t, "2000/1s", Config{})
+	now := epoch
+	driveExact(l, now, now.Add(time.Second), nil) // grow the ring
+	now = now.Add(time.Second)
+	allocs := testing.AllocsPerRun(10000, func() {
+		if ok, wait := l.Reserve(now); !ok {
+			now = now.Add(wait)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Reserve allocates %v times per call", allocs)
+	}
+}

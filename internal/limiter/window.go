@@ -1,0 +1,118 @@
+package limiter
+
+import "time"
+
+// window is the exact sliding-window log: the times of the sends admitted in
+// the last period, oldest first, in a ring. A send at time t is admissible iff
+// fewer than count sends lie in (t − period, t], i.e. iff the ring is not full
+// after dropping entries at or before t − period. That is the whole promise,
+// checked exactly rather than approximated by a bucket.
+//
+// Times are offsets from the Limiter's base time. Offsets are computed with
+// time.Time.Sub, which uses the monotonic clock when both times carry it, so
+// a wall-clock step (NTP) inside one process cannot open the window early.
+//
+// The ring grows on demand up to count entries and is released when the lane
+// goes quiet, so an idle lane with a 2,000/s limit costs nothing like the
+// 16 KB a busy one holds.
+type window struct {
+	buf    []time.Duration // ring; len(buf) is the capacity in use
+	head   int             // index of the oldest entry
+	n      int             // entries in use
+	count  int             // the limit's count: the most entries ever needed
+	period time.Duration
+}
+
+// minRing is the first allocation; shrinkAbove is the size above which an
+// empty ring is released rather than kept.
+const (
+	minRing     = 16
+	shrinkAbove = 256
+)
+
+func newWindow(l Limit) window {
+	return window{count: l.Count, period: l.Period}
+}
+
+// prune drops entries that can no longer share a window with a send at now.
+func (w *window) prune(now time.Duration) {
+	cutoff := now - w.period
+	for w.n > 0 && w.buf[w.head] <= cutoff {
+		w.head++
+		if w.head == len(w.buf) {
+			w.head = 0
+		}
+		w.n--
+	}
+	if w.n == 0 {
+		w.head = 0
+		if len(w.buf) > shrinkAbove {
+			w.buf = nil
+		}
+	}
+}
+
+// wait prunes and returns how long after now a send becomes admissible: zero
+// if it is admissible now, else until the oldest entry leaves the window.
+func (w *window) wait(now time.Duration) time.Duration {
+	w.prune(now)
+	if w.n < w.count {
+		return 0
+	}
+	return w.buf[w.head] + w.period - now
+}
+
+// newest returns the latest recorded send, if any.
+func (w *window) newest() (time.Duration, bool) {
+	if w.n == 0 {
+		return 0, false
+	}
+	return w.buf[w.at(w.n-1)], true
+}
+
+// at maps the i-th oldest entry to its index in buf.
+func (w *window) at(i int) int {
+	j := w.head + i
+	if j >= len(w.buf) {
+		j -= len(w.buf)
+	}
+	return j
+}
+
+// push records a send at t. Callers record max(t, newest) so the ring stays
+// sorted, and only after wait returned zero, so n < count here.
+func (w *window) push(t time.Duration) {
+	if w.n == len(w.buf) {
+		w.grow()
+	}
+	w.buf[w.at(w.n)] = t
+	w.n++
+}
+
+func (w *window) grow() {
+	size := min(max(minRing, 2*len(w.buf)), w.count)
+	buf := make([]time.Duration, size)
+	for i := range w.n {
+		buf[i] = w.buf[w.at(i)]
+	}
+	w.buf, w.head = buf, 0
+}
+
+// entries appends the recorded offsets, oldest first.
+func (w *window) entries(dst []time.Duration) []time.Duration {
+	for i := range w.n {
+		dst = append(dst, w.buf[w.at(i)])
+	}
+	return dst
+}
+
+// reset replaces the log with sorted offsets, keeping the newest count.
+func (w *window) reset(sorted []time.Duration) {
+	if len(sorted) > w.count {
+		sorted = sorted[len(sorted)-w.count:]
+	}
+	w.buf, w.head, w.n = nil, 0, 0
+	for _, t := range sorted {
+		w.push(t)
+	}
+}

@@ -1,0 +1,23 @@
+// Package scenario is linedispatch's scenario runner: it starts a whole
+// deployment on one machine — NATS JetStream (embedded in the runner process),
+// the LINE simulator (in process, real HTTP on loopback) and N dispatcher pods
+// as separate processes built from ./cmd/dispatcher — runs a named scenario
+// against it, and produces one Report: what was published, what came out,
+// what linesim saw (deliveries, duplicates, 429s, the highest count in any
+// sliding window per key), limit utilisation while a backlog drains, latency
+// percentiles, pod memory, and the physical baseline of the same machine.
+//
+// Every scenario is a small function over a shared Harness:
+//
+//	h.Begin(ctx, Stack{...})        NATS, streams, linesim
+//	h.MeasureBaseline(ctx)          JetStream publish, consume+ack, HTTP alone
+//	h.Publish(ctx, n, makeIntent)   a pipelined backlog, before the pods start
+//	h.StartPods(ctx, n)             dispatcher processes (PodSet: start, stop,
+//	                                kill, restart by index, each with its config)
+//	h.WaitOutcomes(ctx, n, ...)     poll with a deadline, fail fast on a dead pod
+//	h.Collect(ctx)                  outcomes (streamed, aggregated), linesim, RSS
+//	h.Report.Check(...)             thresholds; the report passes when all hold
+//
+// The NATS side is pluggable (Options.NATS): an embedded single node now, a
+// cluster later. docs/scenarios.md documents the scenarios and definitions.
+package scenario
