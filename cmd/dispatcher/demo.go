@@ -18,6 +18,7 @@ import (
 	"github.com/linedispatch/linedispatch/intent"
 	"github.com/linedispatch/linedispatch/internal/devstack"
 	"github.com/linedispatch/linedispatch/internal/linesim"
+	"github.com/linedispatch/linedispatch/internal/stats/statscli"
 )
 
 // runDemo is `dispatcher demo`: the whole path on embedded defaults.
@@ -82,7 +83,14 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	printDemoSummary(stdout, sum, rep, elapsed)
-	return nil
+
+	// The statistics projection folds the same outcomes into per-bot,
+	// per-unit documents: show one bot's, as `dispatcher stats` prints it.
+	if err := stack.Pod.Projector().WaitCaughtUp(wctx); err != nil {
+		return fmt.Errorf("statistics: %w", err)
+	}
+	fmt.Fprintf(stdout, "\n$ dispatcher stats --channel %s --bot %s\n", stack.Channel, stack.Bots[0])
+	return statscli.RunStats(ctx, []string{"--nats-url", stack.Pod.Conn().URL(), "--channel", stack.Channel, "--bot", stack.Bots[0]}, stdout)
 }
 
 // publishDemo publishes n valid intents (push with unit names, multicast,

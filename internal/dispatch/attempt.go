@@ -21,6 +21,16 @@ func (e *Engine) attempt(ctx context.Context, j *job) result {
 			return r
 		}
 	}
+	if j.sendLog != nil {
+		// Write ahead: a pod that dies after this send must leave it on
+		// record for the lane's next owner.
+		if err := e.lanes.save(ctx, j.key, j.sendLog); err != nil {
+			j.sendLog = nil
+			j.lastErr = fmt.Errorf("lane send log: %w", err)
+			return result{j: j, kind: resultRetry}
+		}
+		j.sendLog = nil
+	}
 	req := sender.Request{
 		Channel:  j.in.Channel,
 		Bot:      j.in.Bot,

@@ -35,15 +35,19 @@ type Engine struct {
 	log        zerolog.Logger
 	metrics    *Metrics
 
-	credits chan struct{} // one per intent the pod may hold
-	held    sync.Map      // *job -> struct{}: everything held, for keep-alive
-	sched   *scheduler
+	credits  chan struct{} // one per intent the pod may hold
+	held     sync.Map      // *job -> struct{}: everything held, for keep-alive
+	sched    *scheduler
+	replicas int
+	lanes    *laneStore
+	handover handovers
 }
 
 // Deps are the engine's collaborators.
 type Deps struct {
 	JS         jetstream.JetStream
 	Partitions int // the LINE_INTENTS partition count
+	Replicas   int // replicas of the KV buckets the engine creates (default 1)
 	Sender     Sender
 	Units      Units    // optional
 	Metrics    *Metrics // optional; NewMetrics(nil) when nil
@@ -80,6 +84,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		e.credits <- struct{}{}
 	}
 	e.sched = newScheduler(e)
+	e.replicas = d.Replicas
 	return e, nil
 }
 
@@ -87,9 +92,20 @@ func New(cfg Config, d Deps) (*Engine, error) {
 // pulling, lets in-flight requests finish (at most ShutdownTimeout), records
 // their outcomes, and hands every queued intent back to JetStream.
 func (e *Engine) Run(ctx context.Context) error {
+	var maxPeriod time.Duration
+	for _, l := range e.cfg.Limits {
+		maxPeriod = max(maxPeriod, l.Period)
+	}
+	var err error
+	if e.lanes, err = openLaneStore(ctx, e.js, maxPeriod, e.replicas); err != nil {
+		return err
+	}
 	consumers, err := e.ensureConsumers(ctx, e.allPartitions())
 	if err != nil {
 		return err
+	}
+	for p := range consumers {
+		e.takeOver(ctx, p)
 	}
 	// Requests in flight at shutdown finish on their own context: an
 	// abandoned request would be retried by another pod anyway, but letting
@@ -161,8 +177,34 @@ func (e *Engine) Run(ctx context.Context) error {
 		cancelWork()
 		<-finished
 	}
+	e.recordRelease(context.WithoutCancel(ctx), e.allPartitions())
 	e.log.Info().Int("handedBack", handedBack).Msg("dispatcher stopped")
 	return nil
+}
+
+// takeOver learns when partition p's previous owner stopped sending.
+func (e *Engine) takeOver(ctx context.Context, p int) {
+	t, err := e.lanes.lastRelease(ctx, p)
+	if err != nil {
+		// Unknown: assume it stopped just now.
+		e.log.Warn().Err(err).Int("partition", p).Msg("previous owner's release time unreadable")
+		t = time.Now()
+	}
+	e.handover.set(p, t)
+}
+
+// recordRelease tells the partitions' next owners when this pod stopped
+// sending for them. Called once no request of theirs is in flight.
+func (e *Engine) recordRelease(ctx context.Context, partitions []int) {
+	now := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, p := range partitions {
+		if err := e.lanes.released(ctx, p, now); err != nil {
+			e.log.Warn().Err(err).Int("partition", p).Msg("release time not recorded")
+			return
+		}
+	}
 }
 
 func (e *Engine) allPartitions() []int {

@@ -34,6 +34,10 @@ type job struct {
 	unitAction string
 	unitDone   bool
 
+	// sendLog, when set, is the lane's send log including this send: it is
+	// persisted before the request goes out (hour-scale lanes only).
+	sendLog []time.Time
+
 	attempts  int
 	throttled int
 	notBefore time.Time

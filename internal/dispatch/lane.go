@@ -17,6 +17,9 @@ type lane struct {
 	retries   []*job // ordered by notBefore; short (only failed intents)
 	inflight  int
 	lastSend  time.Time
+	// persist is true for hour-scale limits: the send log is written to KV
+	// before each send.
+	persist bool
 
 	// streak counts retryable failures with no success between them; at the
 	// configured length the lane pauses until pausedUntil.

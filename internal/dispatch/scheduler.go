@@ -88,8 +88,7 @@ func (s *scheduler) run(ctx context.Context) {
 		case r := <-s.refilled:
 			s.refillDone(r)
 		case r := <-s.resume:
-			l := s.lane(r.key)
-			l.partition = r.partition
+			l := s.lane(r.key, r.partition)
 			l.spilling = true
 			s.maybeRefill(l)
 		case <-s.timer.C:
@@ -105,8 +104,7 @@ func (s *scheduler) run(ctx context.Context) {
 // admit queues a freshly pulled intent in its lane, or spills it when the
 // lane is full or already spilling.
 func (s *scheduler) admit(j *job) {
-	l := s.lane(j.key)
-	l.partition = j.partition
+	l := s.lane(j.key, j.partition)
 	if l.spilling || l.fresh.len() >= s.e.cfg.LaneCapacity {
 		l.spilling = true
 		l.spillsInFlight++
@@ -146,7 +144,13 @@ func (s *scheduler) maybeRefill(l *lane) {
 }
 
 func (s *scheduler) refillDone(r refillReport) {
-	l := s.lane(r.key)
+	l := s.lanes[r.key]
+	if l == nil {
+		for _, j := range r.jobs {
+			s.e.handBack(j)
+		}
+		return
+	}
 	l.refilling = false
 	for _, j := range r.jobs {
 		l.fresh.push(j)
@@ -164,17 +168,36 @@ func (s *scheduler) refillDone(r refillReport) {
 	}
 }
 
-func (s *scheduler) lane(k laneKey) *lane {
+// lane returns k's lane, creating it for partition p: a new lane starts
+// where the key's previous owner left off (see lanestate.go).
+func (s *scheduler) lane(k laneKey, p int) *lane {
 	l := s.lanes[k]
-	if l == nil {
-		lim, err := limiter.New(s.e.cfg.Limits.For(k.endpoint), s.e.cfg.Limiter)
-		if err != nil {
-			// The limit table was validated at start; this cannot happen.
-			panic(err)
-		}
-		l = &lane{key: k, limiter: lim}
-		s.lanes[k] = l
+	if l != nil {
+		return l
 	}
+	limit := s.e.cfg.Limits.For(k.endpoint)
+	lim, err := limiter.New(limit, s.e.cfg.Limiter)
+	if err != nil {
+		// The limit table was validated at start; this cannot happen.
+		panic(err)
+	}
+	l = &lane{key: k, partition: p, limiter: lim}
+	now := time.Now()
+	if limit.Period >= persistThreshold {
+		l.persist = true
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		sends, err := s.e.lanes.load(ctx, k)
+		cancel()
+		if err != nil {
+			// Without the log the window cannot be proven: wait it out.
+			s.e.log.Warn().Err(err).Str("bot", k.bot).Str("endpoint", string(k.endpoint)).Msg("lane send log unreadable; pausing the lane for one period")
+			l.pausedUntil = now.Add(limit.Period)
+		}
+		lim.Restore(sends)
+	} else if until := s.e.handover.get(p).Add(limit.Period); until.After(now) {
+		l.pausedUntil = until
+	}
+	s.lanes[k] = l
 	return l
 }
 
@@ -253,6 +276,9 @@ func (s *scheduler) dispatch(now time.Time) {
 		}
 		l.take(j)
 		l.lastSend = now
+		if l.persist {
+			j.sendLog = l.limiter.Snapshot()
+		}
 		s.send(l, j)
 		s.markReady(l)
 		s.maybeRefill(l)

@@ -101,6 +101,8 @@ type Tracker struct {
 	members     map[string]member
 	snap        map[string]member // non-nil while a watch replays the bucket
 	selfSeen    time.Time         // server time of our last heartbeat seen through the watch
+	selfRev     uint64            // revision of our last heartbeat seen through the watch
+	lagSince    time.Time         // when the watch was first seen lagging behind our acked heartbeats
 	dirty       bool
 	dirtySince  time.Time
 	lastSent    Assignment // last value put on updates
@@ -474,15 +476,25 @@ func (t *Tracker) run(ctx context.Context, w jetstream.KeyWatcher) {
 	settle := time.NewTimer(time.Hour)
 	settle.Stop()
 	defer settle.Stop()
+	watchdog := time.NewTicker(t.cfg.Heartbeat)
+	defer watchdog.Stop()
 	entries := w.Updates()
 	var rewatch <-chan time.Time
 	rewatchDelay := 250 * time.Millisecond
-	stopWatch := func() {
+	defer func() {
 		if w != nil {
 			_ = w.Stop()
 		}
+	}()
+	// restartWatch drops the watch and starts a new one, which replays the
+	// bucket.
+	restartWatch := func(delay time.Duration) {
+		if w != nil {
+			_ = w.Stop()
+		}
+		w, entries, t.snap = nil, nil, nil
+		rewatch = time.After(delay)
 	}
-	defer func() { stopWatch() }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -501,11 +513,12 @@ func (t *Tracker) run(ctx context.Context, w jetstream.KeyWatcher) {
 		case e, ok := <-entries:
 			if !ok {
 				if ctx.Err() != nil {
+					entries = nil
 					continue
 				}
 				t.log.Warn().Msg("members watch ended; watching again")
-				entries, w = nil, nil
-				rewatch = time.After(rewatchDelay)
+				w = nil
+				restartWatch(rewatchDelay)
 				continue
 			}
 			if e == nil {
@@ -515,9 +528,20 @@ func (t *Tracker) run(ctx context.Context, w jetstream.KeyWatcher) {
 			if t.apply(e) {
 				t.markDirty(settle)
 			}
+		case <-watchdog.C:
+			if t.watchStalled() {
+				t.log.Warn().Uint64("acked", t.revision()).Uint64("seen", t.selfRev).Dur("for", time.Since(t.lagSince)).
+					Msg("own heartbeats are acknowledged but not seen through the members watch; watching again")
+				t.lagSince = time.Time{}
+				restartWatch(0)
+			}
 		case <-rewatch:
 			nw, err := t.kv.WatchAll(ctx)
 			if err != nil {
+				if ctx.Err() != nil {
+					rewatch = nil
+					continue
+				}
 				rewatchDelay = min(2*rewatchDelay, 5*time.Second)
 				t.log.Warn().Err(err).Dur("retryIn", rewatchDelay).Msg("cannot watch members")
 				rewatch = time.After(rewatchDelay)
@@ -534,6 +558,22 @@ func (t *Tracker) run(ctx context.Context, w jetstream.KeyWatcher) {
 			t.readyOnce.Do(func() { close(t.ready) })
 		}
 	}
+}
+
+// watchStalled reports a members watch that has stopped delivering: our own
+// heartbeats are acknowledged by JetStream but have not come back through
+// the watch for a while. (After a NATS restart the client library's ordered
+// consumer can take 10s or more to notice on its own.)
+func (t *Tracker) watchStalled() bool {
+	if t.revision() <= t.selfRev || t.snap != nil {
+		t.lagSince = time.Time{}
+		return false
+	}
+	if t.lagSince.IsZero() {
+		t.lagSince = time.Now()
+		return false
+	}
+	return time.Since(t.lagSince) >= max(t.cfg.Heartbeat, time.Second)
 }
 
 // endOfReplay ends a watch's replay of the bucket: the replayed keys are the
@@ -587,7 +627,7 @@ func (t *Tracker) apply(e jetstream.KeyValueEntry) bool {
 		changed := !existed
 		if key == t.pod {
 			if rec.Instance == t.instance {
-				t.selfSeen = e.Created()
+				t.selfSeen, t.selfRev = e.Created(), e.Revision()
 				if t.snap == nil && t.sweep() {
 					changed = true
 				}

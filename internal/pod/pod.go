@@ -153,6 +153,9 @@ func (p *Pod) Wait() error { return <-p.done }
 // Addr is the HTTP server's address ("" when disabled).
 func (p *Pod) Addr() string { return p.addr }
 
+// Projector is the pod's statistics projector.
+func (p *Pod) Projector() *stats.Projector { return p.projector }
+
 // Conn is the pod's JetStream connection.
 func (p *Pod) Conn() *queue.Conn { return p.conn }
 

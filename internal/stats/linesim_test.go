@@ -2,6 +2,7 @@ package stats_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func TestCountsMatchLinesim(t *testing.T) {
 	s, err := devstack.Start(ctx, devstack.Options{
 		NATSURL: nc.URL(), Partitions: 4, Bots: 2,
 		Sim:      linesim.Config{Faults: map[string]linesim.Faults{"push": fault, "multicast": fault}},
-		Dispatch: dispatch.Config{Retry: sender.RetryConfig{InitialInterval: 10 * time.Millisecond, MaxInterval: 100 * time.Millisecond}},
+		Dispatch: dispatch.Config{AckWait: 2 * time.Second, Retry: sender.RetryConfig{InitialInterval: 10 * time.Millisecond, MaxInterval: 100 * time.Millisecond}},
 		Units:    unit.Config{Cap: 5, Policy: unit.PolicyStrip},
 	})
 	if err != nil {
@@ -80,8 +81,21 @@ func TestCountsMatchLinesim(t *testing.T) {
 	if _, err := intent.PublishBatch(ctx, nc.JS, batch(0, n/2)); err != nil {
 		t.Fatal(err)
 	}
-	// Restart the pod while the first half is in flight.
-	if err := s.StopPod(); err != nil {
+	// Restart the pod while the first half is in flight: once some
+	// outcomes are recorded, not all.
+	for {
+		done, err := devstack.CountOutcomes(ctx, nc.JS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done >= n/8 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("no outcomes before the restart")
+		}
+	}
+	if err := s.StopPod(); err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
 	if err := s.StartPod(ctx); err != nil {

@@ -60,9 +60,3 @@ func (c *cache) forget(channel, bot, month string) {
 	delete(c.m, bmKey{channel, bot, month})
 	c.mu.Unlock()
 }
-
-func (c *cache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.m)
-}

@@ -110,6 +110,7 @@ type Harness struct {
 	Gen    *Gen
 
 	stack     Stack
+	cpuStart  time.Duration // runner CPU when the first pod started
 	named     map[KeyID]string
 	backlog   map[KeyID]bool
 	published int
@@ -237,6 +238,9 @@ func (h *Harness) AddPod() (*Pod, error) {
 // StartPods adds n pods and starts them.
 func (h *Harness) StartPods(ctx context.Context, n int) error {
 	start := time.Now()
+	if h.cpuStart == 0 {
+		h.cpuStart = selfCPU()
+	}
 	for i := 0; i < n; i++ {
 		p, err := h.AddPod()
 		if err != nil {
@@ -363,6 +367,9 @@ func (h *Harness) WaitOutcomesFunc(ctx context.Context, n int, stall time.Durati
 // the pods (reading their memory high-water mark first), reads linesim's
 // report and every outcome, and fills the report's common sections.
 func (h *Harness) Collect(ctx context.Context) (*Collected, *linesim.Report, error) {
+	if h.cpuStart != 0 {
+		h.Report.Env.RunnerCPUSeconds = round2((selfCPU() - h.cpuStart).Seconds())
+	}
 	for _, p := range h.Pods.All() {
 		if err := p.scrapeMetrics(ctx); err != nil {
 			h.Report.Notes = append(h.Report.Notes, fmt.Sprintf("%s: /metrics: %v", p.Name, err))
@@ -410,6 +417,7 @@ func (h *Harness) fill(c *Collected, rep *linesim.Report) {
 		if h.backlog[id] {
 			u := MeasureUtilisation(c.Accepts(id), k.Limit.Count, k.Limit.Period)
 			kr.Utilisation = &u
+			kr.AcceptsPerPeriod = perPeriod(c.Accepts(id), k.Limit.Period)
 		}
 		r.Keys = append(r.Keys, kr)
 	}
@@ -429,7 +437,7 @@ func (h *Harness) fill(c *Collected, rep *linesim.Report) {
 	for _, p := range h.Pods.All() {
 		p.mu.Lock()
 		pr := PodReport{Name: p.Name, PID: p.pid, Starts: p.starts, PeakRSSBytes: p.peakHWM, PeakRSSMB: round2(float64(p.peakHWM) / (1 << 20)),
-			MaxSampledRSSBytes: p.peakRSS, RSSSamples: p.rssSample, Outcomes: c.ByPod[p.Name],
+			MaxSampledRSSBytes: p.peakRSS, RSSSamples: p.rssSample, CPUSeconds: round2(p.cpu.Seconds()), Outcomes: c.ByPod[p.Name],
 			UnexpectedExits: append([]string(nil), p.unexpected...), Metrics: p.lastMetrics}
 		p.mu.Unlock()
 		p.logs.mu.Lock()
@@ -440,6 +448,22 @@ func (h *Harness) fill(c *Collected, rep *linesim.Report) {
 		}
 		r.Pods = append(r.Pods, pr)
 	}
+}
+
+// perPeriod counts sorted times in consecutive periods from the first.
+func perPeriod(sorted []int64, period time.Duration) []int {
+	if len(sorted) == 0 || period <= 0 {
+		return nil
+	}
+	n := int((sorted[len(sorted)-1]-sorted[0])/int64(period)) + 1
+	if n > 100_000 {
+		return nil
+	}
+	out := make([]int, n)
+	for _, t := range sorted {
+		out[(t-sorted[0])/int64(period)]++
+	}
+	return out
 }
 
 func round4(f float64) float64 { return float64(int64(f*1e4+0.5)) / 1e4 }

@@ -166,7 +166,7 @@ func publishN(ctx context.Context, pub func(context.Context, []*intent.Intent) e
 		}
 	}
 	el := time.Since(start)
-	return PublishStats{Intents: n, Seconds: el.Seconds(), PerSec: float64(n) / el.Seconds()}, nil
+	return PublishStats{Intents: n, Seconds: round2(el.Seconds()), PerSec: round2(float64(n) / el.Seconds())}, nil
 }
 
 // partitionOf is the LINE_INTENTS partition of a bot: nats-server's

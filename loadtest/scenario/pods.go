@@ -128,8 +128,9 @@ type Pod struct {
 	// unexpected records exits nobody asked for.
 	unexpected []string
 
-	peakHWM   int64 // highest VmHWM over all lives (bytes)
-	peakRSS   int64 // highest sampled VmRSS (bytes)
+	cpu       time.Duration // user+system CPU of the ended lives
+	peakHWM   int64         // highest VmHWM over all lives (bytes)
+	peakRSS   int64         // highest sampled VmRSS (bytes)
 	rssSample int
 
 	logs logStats
@@ -354,6 +355,9 @@ func (s *PodSet) spawn(p *Pod, addr string) error {
 		err := cmd.Wait()
 		p.mu.Lock()
 		p.exitErr = err
+		if ps := cmd.ProcessState; ps != nil {
+			p.cpu += ps.UserTime() + ps.SystemTime()
+		}
 		if !p.stopping {
 			msg := fmt.Sprintf("pid %d exited unexpectedly: %v", cmd.Process.Pid, err)
 			p.unexpected = append(p.unexpected, msg)

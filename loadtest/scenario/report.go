@@ -1,12 +1,16 @@
 package scenario
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 )
@@ -70,6 +74,13 @@ type Env struct {
 	Partitions int    `json:"partitions"`
 	NATS       string `json:"nats"`
 	WorkDir    string `json:"workDir,omitempty"`
+	// LoadAvgStart and LoadAvgEnd are the machine's 1-minute load average
+	// when the run started and ended: other work on the machine skews rates.
+	LoadAvgStart float64 `json:"loadAvgStart"`
+	LoadAvgEnd   float64 `json:"loadAvgEnd"`
+	// RunnerCPUSeconds is the CPU the runner process (NATS, linesim and the
+	// runner itself) used while the pods ran.
+	RunnerCPUSeconds float64 `json:"runnerCPUSeconds"`
 }
 
 // Check is one threshold: Measured Op Threshold.
@@ -100,7 +111,7 @@ func fmtNum(v float64, unit string) string {
 	case math.Abs(v) >= 100:
 		s = fmt.Sprintf("%.1f", v)
 	default:
-		s = fmt.Sprintf("%.4g", v)
+		s = fmt.Sprintf("%.6g", v)
 	}
 	if unit != "" {
 		s += " " + unit
@@ -143,6 +154,19 @@ func (r *Report) finalize() {
 		}
 	}
 	r.Pass = r.Error == "" && len(r.Failed) == 0 && len(r.Checks) > 0
+}
+
+// MarshalJSON encodes v indented, without HTML escaping (so "<=" stays
+// readable), with a final newline.
+func MarshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // FailureText lists the failed checks and the error, one per line.
@@ -203,6 +227,9 @@ type KeyReport struct {
 	Accepted          int64        `json:"accepted"`
 	Throttled         int64        `json:"throttled429"`
 	Utilisation       *Utilisation `json:"utilisation,omitempty"`
+	// AcceptsPerPeriod counts the key's accepts (outcome.At) in consecutive
+	// periods of its limit from the first accept: the drain's rate over time.
+	AcceptsPerPeriod []int `json:"acceptsPerPeriod,omitempty"`
 }
 
 // KeysSummary covers every key linesim saw.
@@ -238,22 +265,46 @@ type PodReport struct {
 	PID    int    `json:"pid"`
 	Starts int    `json:"starts"`
 	// PeakRSSBytes is the highest VmHWM of the process (over its lives).
-	PeakRSSBytes int64 `json:"peakRSSBytes"`
+	PeakRSSBytes int64   `json:"peakRSSBytes"`
 	PeakRSSMB    float64 `json:"peakRSSMB"`
 	// MaxSampledRSSBytes is the highest VmRSS sampled every 250 ms.
-	MaxSampledRSSBytes int64   `json:"maxSampledRSSBytes"`
-	RSSSamples         int     `json:"rssSamples"`
-	Outcomes           int     `json:"outcomes"`
-	LogWarnings        int     `json:"logWarnings"`
-	LogErrors          int     `json:"logErrors"`
-	FirstLogProblems   []string `json:"firstLogProblems,omitempty"`
-	UnexpectedExits    []string `json:"unexpectedExits,omitempty"`
+	MaxSampledRSSBytes int64 `json:"maxSampledRSSBytes"`
+	RSSSamples         int   `json:"rssSamples"`
+	// CPUSeconds is the user+system CPU of the process over all its lives.
+	CPUSeconds       float64  `json:"cpuSeconds"`
+	Outcomes         int      `json:"outcomes"`
+	LogWarnings      int      `json:"logWarnings"`
+	LogErrors        int      `json:"logErrors"`
+	FirstLogProblems []string `json:"firstLogProblems,omitempty"`
+	UnexpectedExits  []string `json:"unexpectedExits,omitempty"`
 	// Metrics are selected series of the pod's /metrics at the end.
 	Metrics map[string]float64 `json:"metrics,omitempty"`
 	LogFile string             `json:"logFile,omitempty"`
 }
 
-func newEnv() Env { return Env{GoVersion: runtime.Version(), NumCPU: runtime.NumCPU()} }
+func newEnv() Env {
+	return Env{GoVersion: runtime.Version(), NumCPU: runtime.NumCPU(), LoadAvgStart: loadAvg()}
+}
+
+// loadAvg is the 1-minute load average (0 when unknown).
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var f float64
+	_, _ = fmt.Sscanf(string(b), "%g", &f)
+	return f
+}
+
+// selfCPU is the CPU time the runner process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // WriteSummary prints a human summary of r.
 func (r *Report) WriteSummary(w io.Writer) {
@@ -325,12 +376,14 @@ func (r *Report) WriteSummary(w io.Writer) {
 		fmt.Fprintf(tw, "efficiency\t%.3f\n", *r.Efficiency)
 	}
 	for _, p := range r.Pods {
-		fmt.Fprintf(tw, "pod %s\tpeak RSS %.1f MB (VmHWM), max sampled %.1f MB, starts %d, outcomes %d, log warn %d error %d\n",
-			p.Name, p.PeakRSSMB, float64(p.MaxSampledRSSBytes)/(1<<20), p.Starts, p.Outcomes, p.LogWarnings, p.LogErrors)
+		fmt.Fprintf(tw, "pod %s\tpeak RSS %.1f MB (VmHWM), max sampled %.1f MB, CPU %.1fs, starts %d, outcomes %d, log warn %d error %d\n",
+			p.Name, p.PeakRSSMB, float64(p.MaxSampledRSSBytes)/(1<<20), p.CPUSeconds, p.Starts, p.Outcomes, p.LogWarnings, p.LogErrors)
 		for _, m := range p.FirstLogProblems {
 			fmt.Fprintf(tw, "\t  %s\n", m)
 		}
 	}
+	fmt.Fprintf(tw, "machine\t%d CPUs, load average %.1f at start, %.1f at end; runner CPU while pods ran %.1fs\n",
+		r.Env.NumCPU, r.Env.LoadAvgStart, r.Env.LoadAvgEnd, r.Env.RunnerCPUSeconds)
 	for _, n := range r.Notes {
 		fmt.Fprintf(tw, "note\t%s\n", n)
 	}

@@ -63,6 +63,7 @@ func Run(ctx context.Context, sc Scenario, opts Options) *Report {
 	start := time.Now()
 	defer func() {
 		r.DurationSeconds = round2(time.Since(start).Seconds())
+		r.Env.LoadAvgEnd = loadAvg()
 		r.finalize()
 	}()
 	h, err := newHarness(opts, r, sc.Name)

@@ -11,7 +11,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -159,12 +158,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else if len(reports) == 1 {
 		doc = reports[0]
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
+	b, err := scenario.MarshalJSON(doc)
 	if err != nil {
 		fmt.Fprintln(stderr, "scenario:", err)
 		return exitFail
 	}
-	b = append(b, '\n')
 	if _, err := stdout.Write(b); err != nil {
 		return exitFail
 	}

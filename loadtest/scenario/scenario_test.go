@@ -1,0 +1,101 @@
+package scenario
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// dispatcherBinary builds ./cmd/dispatcher once per test binary.
+func dispatcherBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "linedispatch-scenario-test-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath, binErr = BuildDispatcher(context.Background(), dir)
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// testLog turns progress lines into t.Log lines.
+type testLog struct{ t *testing.T }
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// TestScenarios runs the short variant of every scenario and fails with the
+// report's failed checks. CI runs it without the race detector:
+//
+//	go test -count=1 -run Scenarios ./loadtest/...
+//
+// SCENARIO_REPORT_DIR, when set, receives each JSON report.
+func TestScenarios(t *testing.T) {
+	if raceEnabled {
+		t.Skip("scenario tests measure rates and latencies; run them without -race: go test -run Scenarios ./loadtest/...")
+	}
+	bin := dispatcherBinary(t)
+	for _, sc := range All() {
+		t.Run(sc.Name, func(t *testing.T) {
+			r := Run(context.Background(), sc, Options{Short: true, Bin: bin, Progress: testLog{t}})
+			var sum strings.Builder
+			r.WriteSummary(&sum)
+			t.Log("\n" + sum.String())
+			if dir := os.Getenv("SCENARIO_REPORT_DIR"); dir != "" {
+				if b, err := MarshalJSON(r); err == nil {
+					_ = os.MkdirAll(dir, 0o755)
+					_ = os.WriteFile(filepath.Join(dir, sc.Name+".json"), b, 0o644)
+				}
+			}
+			if !r.Pass {
+				t.Fatalf("scenario %s failed:\n%s", sc.Name, r.FailureText())
+			}
+		})
+	}
+}
+
+// TestPartitionOfMatchesJetStream checks the runner's model of the
+// partition transform against a real server.
+func TestPartitionOfMatchesJetStream(t *testing.T) {
+	opts := Options{Bin: "unused", WorkDir: t.TempDir(), Partitions: 16}
+	r := &Report{Scenario: "partition", Params: map[string]any{}}
+	h, err := newHarness(opts, r, "partition")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := h.Begin(ctx, Stack{Bots: 8}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bot := range h.Bots {
+		in, err := h.Gen.Push(bot, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.PublishOne(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.confirmPartition(ctx, bot); err != nil {
+			t.Error(err)
+		}
+	}
+}
