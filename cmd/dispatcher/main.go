@@ -9,6 +9,7 @@
 //	dispatcher stats ...               unit-name statistics of a bot
 //	dispatcher stats-rebuild ...       rebuild statistics from the outcome stream
 //	dispatcher reconcile ...           compare unit names with LINE's
+//	dispatcher dlq list|redrive ...    dead letters
 //	dispatcher check-config FILE       validate a configuration file
 package main
 
@@ -36,6 +37,7 @@ func commands() []command {
 		{"stats", "show unit-name statistics for a bot", runStats},
 		{"stats-rebuild", "rebuild statistics from LINE_OUTCOMES and compare", runStatsRebuild},
 		{"reconcile", "compare the unit-name registry with LINE's aggregation endpoints", runReconcile},
+		{"dlq", "list dead letters, or redrive them to LINE_INTENTS", runDLQ},
 		{"check-config", "validate a configuration file and print the effective configuration", runCheckConfig},
 	}
 }

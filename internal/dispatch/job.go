@@ -27,6 +27,9 @@ type job struct {
 	partition int
 	received  time.Time
 	deadline  time.Time
+	// redrives counts how often an operator redrove the intent from LINE_DEAD;
+	// its outcome's Nats-Msg-Id depends on it.
+	redrives int
 
 	// body is what is sent: the intent's body with its unit name (or
 	// without it, when the cap policy strips it). Prepared on first attempt.

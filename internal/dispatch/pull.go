@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linedispatch/linedispatch/intent"
+	"github.com/linedispatch/linedispatch/internal/deadletter"
 	"github.com/linedispatch/linedispatch/internal/outcome"
 	"github.com/linedispatch/linedispatch/internal/queue"
 )
@@ -120,6 +122,9 @@ func (e *Engine) decodeJob(p int, msg jetstream.Msg) (*job, error) {
 		partition: p,
 		received:  now,
 		deadline:  in.Deadline(),
+	}
+	if h := msg.Headers(); h != nil {
+		j.redrives, _ = strconv.Atoi(h.Get(deadletter.HeaderRedrive))
 	}
 	j.lastProgress.Store(now.UnixNano())
 	j.credit.Store(true)

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linedispatch/linedispatch/intent"
+	"github.com/linedispatch/linedispatch/internal/deadletter"
 	"github.com/linedispatch/linedispatch/internal/lineapi"
 	"github.com/linedispatch/linedispatch/internal/outcome"
 	"github.com/linedispatch/linedispatch/internal/sender"
@@ -69,7 +70,7 @@ func (e *Engine) outcomeOf(j *job) *outcome.Outcome {
 
 // finish records o for j and acks j's message.
 func (e *Engine) finish(ctx context.Context, j *job, o *outcome.Outcome) {
-	if err := e.record(ctx, j.msg, o, o.IntentID); err != nil {
+	if err := e.record(ctx, j.msg, o, deadletter.RedriveMsgID(o.IntentID, j.redrives)); err != nil {
 		// Not recorded: leave the intent unacked. It is redelivered after
 		// AckWait and retried under the same retry key.
 		e.log.Error().Err(err).Str("intent", o.IntentID).Msg("outcome not recorded; intent left for redelivery")
@@ -100,6 +101,9 @@ func (e *Engine) record(ctx context.Context, msg jetstream.Msg, o *outcome.Outco
 		dl.Header.Set(outcome.HeaderOutcome, string(ob))
 		dl.Header.Set(outcome.HeaderReason, o.Reason)
 		dl.Header.Set(outcome.HeaderIntentSubject, msg.Subject())
+		if h := msg.Headers(); h != nil && h.Get(deadletter.HeaderRedrive) != "" {
+			dl.Header.Set(deadletter.HeaderRedrive, h.Get(deadletter.HeaderRedrive))
+		}
 		dl.Header.Set(jetstream.MsgIDHeader, id)
 		if err := e.publish(ctx, dl); err != nil {
 			return fmt.Errorf("dead letter: %w", err)

@@ -2,11 +2,13 @@ package dispatch
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/linedispatch/linedispatch/internal/deadletter"
 	"github.com/linedispatch/linedispatch/internal/queue"
 )
 
@@ -71,7 +73,10 @@ func (sp *spiller) run(ctx context.Context) {
 		}
 		m := nats.NewMsg(queue.BacklogSubject(j.partition, j.in.Channel, j.in.Bot, string(j.in.Endpoint)))
 		m.Data = j.msg.Data()
-		m.Header.Set(jetstream.MsgIDHeader, j.in.ID)
+		m.Header.Set(jetstream.MsgIDHeader, deadletter.RedriveMsgID(j.in.ID, j.redrives))
+		if j.redrives > 0 {
+			m.Header.Set(deadletter.HeaderRedrive, strconv.Itoa(j.redrives))
+		}
 		f, err := sp.e.js.PublishMsgAsync(m)
 		if err != nil {
 			sp.e.log.Warn().Err(err).Msg("spill publish failed; intent handed back")

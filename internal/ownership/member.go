@@ -43,6 +43,9 @@ type memberRecord struct {
 	// TTLMillis is the key's TTL: other members treat the pod as gone when
 	// they have seen no heartbeat for this long.
 	TTLMillis int64 `json:"ttlMs"`
+	// Partitions is the partition count the pod assigns over; pods that
+	// disagree on it would not cover the partitions exactly.
+	Partitions int `json:"partitions,omitempty"`
 	// Version is ProtocolVersion.
 	Version int `json:"version"`
 }

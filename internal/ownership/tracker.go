@@ -171,7 +171,7 @@ func Start(ctx context.Context, js jetstream.JetStream, partitions int, podID st
 	t.rev = rev
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
-		t.deregister(context.WithoutCancel(ctx))
+		_ = t.deregister(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("ownership: watch bucket %s: %w", cfg.Bucket, err)
 	}
 	lctx, cancel := context.WithCancel(ctx)
@@ -191,7 +191,7 @@ func Start(ctx context.Context, js jetstream.JetStream, partitions int, podID st
 	// The loop ended before the first assignment: ctx ended or the tracker
 	// fenced itself.
 	t.Stop()
-	t.deregister(context.WithoutCancel(ctx))
+	_ = t.deregister(context.WithoutCancel(ctx))
 	if err := t.Err(); err != nil {
 		return nil, err
 	}
@@ -259,6 +259,7 @@ func (t *Tracker) record() []byte {
 		StartedAt:   t.startedAt,
 		HeartbeatAt: time.Now().UTC(),
 		TTLMillis:   t.cfg.TTL.Milliseconds(),
+		Partitions:  t.partitions,
 		Version:     ProtocolVersion,
 	})
 	return b
@@ -625,6 +626,10 @@ func (t *Tracker) apply(e jetstream.KeyValueEntry) bool {
 		}
 		into[key] = m
 		changed := !existed
+		if !existed && rec.Partitions > 0 && rec.Partitions != t.partitions {
+			t.log.Error().Str("member", key).Int("theirPartitions", rec.Partitions).Int("ourPartitions", t.partitions).
+				Msg("member assigns over a different partition count: some partitions will have two owners or none until the configurations agree")
+		}
 		if key == t.pod {
 			if rec.Instance == t.instance {
 				t.selfSeen, t.selfRev = e.Created(), e.Revision()

@@ -491,3 +491,34 @@ func TestStartValidates(t *testing.T) {
 		})
 	}
 }
+
+// Expiry does not depend on the server's markers alone: a member key that
+// never expires on the server (written without a TTL, as by a server
+// without per-message TTLs, or a marker missed while disconnected) is
+// dropped once its heartbeat is older than its TTL, measured against our
+// own heartbeats on the server's clock.
+func TestSilentMemberSweptWithoutMarker(t *testing.T) {
+	c := queuetest.Start(t)
+	cfg := fastConfig(200 * time.Millisecond).WithDefaults()
+	tr := start(t, c.JS, "linedispatch-0", cfg)
+	kv := jsKV(t, c.JS)
+	ghost := `{"id":"ghost","instance":"feed","ttlMs":1000,"version":1}`
+	if _, err := kv.Put(context.Background(), "ghost", []byte(ghost)); err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	eventually(t, 2*time.Second, "ghost seen", func() bool {
+		return slices.Equal(tr.Current().Members, []string{"ghost", "linedispatch-0"})
+	})
+	eventually(t, 3*time.Second, "ghost swept", func() bool {
+		return slices.Equal(tr.Current().Members, []string{"linedispatch-0"})
+	})
+	took := time.Since(begin)
+	t.Logf("a member key without TTL was dropped %s after its only heartbeat (TTL %s + heartbeat %s + settle %s)", took, cfg.TTL, cfg.Heartbeat, cfg.Settle)
+	if took > cfg.TTL+cfg.Heartbeat+cfg.Settle+500*time.Millisecond {
+		t.Errorf("took %s", took)
+	}
+	if _, err := kv.Get(context.Background(), "ghost"); err != nil {
+		t.Errorf("the key itself stays (only the view drops it): %v", err)
+	}
+}

@@ -49,6 +49,9 @@ type Report struct {
 	Keys []KeyReport `json:"keys,omitempty"`
 	// KeysSummary covers every key linesim saw.
 	KeysSummary *KeysSummary `json:"keysSummary,omitempty"`
+	// Windows lists every key linesim saw: its highest count in any sliding
+	// window against its limit, and its violations.
+	Windows []KeyWindow `json:"windows,omitempty"`
 	// Throughput is the rate of outcomes.
 	Throughput *Throughput `json:"throughput,omitempty"`
 	// Latency holds publish-to-accept percentiles: "all" and per named group.
@@ -230,6 +233,15 @@ type KeyReport struct {
 	// AcceptsPerPeriod counts the key's accepts (outcome.At) in consecutive
 	// periods of its limit from the first accept: the drain's rate over time.
 	AcceptsPerPeriod []int `json:"acceptsPerPeriod,omitempty"`
+}
+
+// KeyWindow is one key's window figures, compactly.
+type KeyWindow struct {
+	Key         string `json:"key"` // bot/endpoint
+	MaxInWindow int    `json:"maxInWindow"`
+	Limit       string `json:"limit"`
+	Violations  int64  `json:"violations"`
+	Throttled   int64  `json:"throttled429,omitempty"`
 }
 
 // KeysSummary covers every key linesim saw.

@@ -103,9 +103,9 @@ func pick[T any](h *Harness, long, short T) T {
 	return long
 }
 
-// baseline measures the physical baseline when the options or the
+// MaybeBaseline measures the physical baseline when the options or the
 // scenario's default ask for it.
-func (h *Harness) baseline(ctx context.Context, byDefault bool) error {
+func (h *Harness) MaybeBaseline(ctx context.Context, byDefault bool) error {
 	want := byDefault
 	if h.Opts.Baseline != nil {
 		want = *h.Opts.Baseline
@@ -117,10 +117,10 @@ func (h *Harness) baseline(ctx context.Context, byDefault bool) error {
 	return h.MeasureBaseline(ctx, n, h.Senders()*h.Opts.Pods)
 }
 
-// drain waits for n outcomes and collects the run. When waiting fails it
+// Drain waits for n outcomes and collects the run. When waiting fails it
 // still collects what there is (with a fresh deadline), so the report shows
 // how far the run got; the wait's error is returned.
-func (h *Harness) drain(ctx context.Context, n int, stall time.Duration) (*Collected, error) {
+func (h *Harness) Drain(ctx context.Context, n int, stall time.Duration) (*Collected, error) {
 	werr := h.WaitOutcomes(ctx, n, stall)
 	cctx := ctx
 	if ctx.Err() != nil {

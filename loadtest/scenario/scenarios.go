@@ -57,7 +57,7 @@ func runSteady(ctx context.Context, h *Harness) error {
 	if err := h.Begin(ctx, Stack{Bots: bots}); err != nil {
 		return err
 	}
-	if err := h.baseline(ctx, true); err != nil {
+	if err := h.MaybeBaseline(ctx, true); err != nil {
 		return err
 	}
 	st, err := h.Publish(ctx, n, func(i int) (*intent.Intent, error) { return h.Gen.Push(h.Bots[i%bots], "steady") })
@@ -69,7 +69,7 @@ func runSteady(ctx context.Context, h *Harness) error {
 	if err := h.StartPods(ctx, h.Opts.Pods); err != nil {
 		return err
 	}
-	c, err := h.drain(ctx, n, stallFor)
+	c, err := h.Drain(ctx, n, stallFor)
 	if c == nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func runBacklog(ctx context.Context, h *Harness) error {
 	if err := h.Begin(ctx, Stack{Bots: 1}); err != nil {
 		return err
 	}
-	if err := h.baseline(ctx, false); err != nil {
+	if err := h.MaybeBaseline(ctx, false); err != nil {
 		return err
 	}
 	bot := h.Bots[0]
@@ -118,7 +118,7 @@ func runBacklog(ctx context.Context, h *Harness) error {
 	if err := h.StartPods(ctx, h.Opts.Pods); err != nil {
 		return err
 	}
-	c, err := h.drain(ctx, total, stallFor)
+	c, err := h.Drain(ctx, total, stallFor)
 	if c == nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func runHourly(ctx context.Context, h *Harness) error {
 	if err := h.Begin(ctx, Stack{Bots: 1, PeriodScale: scale}); err != nil {
 		return err
 	}
-	if err := h.baseline(ctx, false); err != nil {
+	if err := h.MaybeBaseline(ctx, false); err != nil {
 		return err
 	}
 	bot := h.Bots[0]
@@ -154,7 +154,7 @@ func runHourly(ctx context.Context, h *Harness) error {
 		return err
 	}
 	period := time.Duration(float64(time.Hour) * scale)
-	c, err := h.drain(ctx, n, max(stallFor, 10*period/60))
+	c, err := h.Drain(ctx, n, max(stallFor, 10*period/60))
 	if c == nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func runNeighbour(ctx context.Context, h *Harness) error {
 	if err := h.Begin(ctx, Stack{Bots: 1, ExtraBots: []string{botB}}); err != nil {
 		return err
 	}
-	if err := h.baseline(ctx, false); err != nil {
+	if err := h.MaybeBaseline(ctx, false); err != nil {
 		return err
 	}
 	h.NameKey(KeyID{botA, "push"}, "A", true)
@@ -214,9 +214,9 @@ func runNeighbour(ctx context.Context, h *Harness) error {
 	h.Param("sentB", bN)
 	var c *Collected
 	if err == nil {
-		c, err = h.drain(ctx, aN+bN, stallFor)
+		c, err = h.Drain(ctx, aN+bN, stallFor)
 	} else {
-		c, _ = h.drain(ctx, 0, stallFor)
+		c, _ = h.Drain(ctx, 0, stallFor)
 	}
 	if c == nil {
 		return err
@@ -325,7 +325,7 @@ func runBigBacklog(ctx context.Context, h *Harness) error {
 	if err := h.Begin(ctx, Stack{Bots: 1}); err != nil {
 		return err
 	}
-	if err := h.baseline(ctx, false); err != nil {
+	if err := h.MaybeBaseline(ctx, false); err != nil {
 		return err
 	}
 	bot := h.Bots[0]
@@ -339,7 +339,7 @@ func runBigBacklog(ctx context.Context, h *Harness) error {
 	if err := h.StartPods(ctx, h.Opts.Pods); err != nil {
 		return err
 	}
-	c, err := h.drain(ctx, n, stallFor)
+	c, err := h.Drain(ctx, n, stallFor)
 	if c == nil {
 		return err
 	}

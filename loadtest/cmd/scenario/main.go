@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	bin := fs.String("dispatcher", "", "dispatcher binary to run (default: build ./cmd/dispatcher into a temporary directory)")
 	workDir := fs.String("workdir", "", "parent directory of each run's temporary directory (default: the system temp dir)")
 	keep := fs.Bool("keep", false, "keep each run's directory: JetStream store, pod configs and pod logs")
-	podLog := fs.String("pod-log-level", "warn", "log level of the dispatcher pods (their logs go to files in the run directory)")
+	podLog := fs.String("pod-log-level", "warn", "log level of the dispatcher pods (logs go to pods/<pod>/pod.log in the run directory, see -keep; warnings and errors are counted in the report)")
 	partitions := fs.Int("partitions", scenario.DefaultPartitions, "LINE_INTENTS partitions")
 	timeout := fs.Duration("timeout", 0, "bound each scenario's run (default: the scenario's own)")
 	baseline := fs.String("baseline", "auto", "measure the physical baseline: auto (steady always, others in the long variant), on, off")

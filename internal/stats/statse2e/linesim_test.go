@@ -1,4 +1,4 @@
-package stats_test
+package statse2e
 
 import (
 	"context"
