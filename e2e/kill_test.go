@@ -74,6 +74,7 @@ line:
   baseURL: %q
   botHeader: %s
   channels: [{id: %q, token: %q}]
+ownership: {ttl: 1s}
 dispatch:
   ackWait: 2s
   senders: 16

@@ -17,7 +17,9 @@ import (
 	"github.com/linedispatch/linedispatch/intent"
 	"github.com/linedispatch/linedispatch/internal/dispatch"
 	"github.com/linedispatch/linedispatch/internal/limiter"
+	"github.com/linedispatch/linedispatch/internal/ownership"
 	"github.com/linedispatch/linedispatch/internal/queue"
+	"github.com/linedispatch/linedispatch/internal/stats"
 	"github.com/linedispatch/linedispatch/internal/unit"
 )
 
@@ -49,6 +51,10 @@ type Config struct {
 	Dispatch dispatch.Config `yaml:"dispatch"`
 	// Units is the unit-name registry and monthly cap.
 	Units unit.Config `yaml:"units"`
+	// Stats is the statistics projection.
+	Stats stats.ProjectorConfig `yaml:"stats"`
+	// Ownership shares the partitions among the pods.
+	Ownership ownership.Config `yaml:"ownership"`
 }
 
 // Log configures logging.
@@ -162,6 +168,16 @@ func (c *Config) SetDefaults() {
 		c.PeriodScale = 1
 	}
 	c.NATS = c.NATS.WithDefaults()
+	// The KV buckets follow the streams' replication unless set.
+	if c.Units.Replicas == 0 {
+		c.Units.Replicas = c.NATS.Replicas
+	}
+	if c.Stats.Replicas == 0 {
+		c.Stats.Replicas = c.NATS.Replicas
+	}
+	if c.Ownership.Replicas == 0 {
+		c.Ownership.Replicas = c.NATS.Replicas
+	}
 }
 
 // LimitTable is LINE's table with the configured overrides and scale.
@@ -232,6 +248,12 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Units.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Stats.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Ownership.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

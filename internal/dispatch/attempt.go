@@ -111,6 +111,7 @@ func (e *Engine) prepare(ctx context.Context, j *job) (result, bool) {
 				return result{j: j, kind: resultRetry}, true
 			}
 			if !d.Send {
+				j.unitAction = d.Action
 				j.lastErr = fmt.Errorf("unit %q: the bot's unit-name cap for this month is reached (%d names)", j.in.Unit, d.Count)
 				e.recordDead(ctx, j, outcome.ReasonUnitCap, j.lastErr)
 				return result{j: j, kind: resultFinished}, true

@@ -17,24 +17,38 @@ import (
 // one stranded by a failure).
 const backlogScanEvery = 30 * time.Second
 
-// watchBacklogs resumes the backlogs of the given partitions now and then
-// periodically.
-func (e *Engine) watchBacklogs(ctx context.Context, partitions []int) {
-	owned := make(map[int]bool, len(partitions))
-	for _, p := range partitions {
-		owned[p] = true
-	}
+// rescanDelay is how long after a hand-over the backlogs are scanned again:
+// the previous owner's last spills land after it sees the change.
+const rescanDelay = 2 * time.Second
+
+// watchBacklogs resumes the backlogs of the owned partitions periodically,
+// and soon after every change of ownership.
+func (e *Engine) watchBacklogs(ctx context.Context, owned func() map[int]bool) {
 	t := time.NewTicker(backlogScanEvery)
 	defer t.Stop()
 	for {
-		if err := e.resumeBacklogs(ctx, owned); err != nil && ctx.Err() == nil {
-			e.log.Warn().Err(err).Msg("backlog scan failed")
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-e.rescan:
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(rescanDelay):
+			}
 		}
+		if err := e.resumeBacklogs(ctx, owned()); err != nil && ctx.Err() == nil {
+			e.log.Warn().Err(err).Msg("backlog scan failed")
+		}
+	}
+}
+
+// rescanSoon asks for a backlog scan after rescanDelay.
+func (e *Engine) rescanSoon() {
+	select {
+	case e.rescan <- struct{}{}:
+	default:
 	}
 }
 

@@ -41,6 +41,9 @@ type Engine struct {
 	replicas int
 	lanes    *laneStore
 	handover handovers
+	own      Ownership
+	settle   time.Duration
+	rescan   chan struct{}
 }
 
 // Deps are the engine's collaborators.
@@ -49,9 +52,13 @@ type Deps struct {
 	Partitions int // the LINE_INTENTS partition count
 	Replicas   int // replicas of the KV buckets the engine creates (default 1)
 	Sender     Sender
-	Units      Units    // optional
-	Metrics    *Metrics // optional; NewMetrics(nil) when nil
-	Logger     zerolog.Logger
+	Units      Units // optional
+	// Ownership assigns partitions to pods; nil: this pod owns them all.
+	Ownership Ownership
+	// OwnershipSettle is the ownership tracker's settle time.
+	OwnershipSettle time.Duration
+	Metrics         *Metrics // optional; NewMetrics(nil) when nil
+	Logger          zerolog.Logger
 }
 
 // New checks cfg and builds an engine; Run starts it.
@@ -85,13 +92,17 @@ func New(cfg Config, d Deps) (*Engine, error) {
 	}
 	e.sched = newScheduler(e)
 	e.replicas = d.Replicas
+	e.own, e.settle = d.Ownership, d.OwnershipSettle
+	e.rescan = make(chan struct{}, 1)
 	return e, nil
 }
 
 // Run dispatches until ctx ends, then shuts down gracefully: it stops
 // pulling, lets in-flight requests finish (at most ShutdownTimeout), records
 // their outcomes, and hands every queued intent back to JetStream.
-func (e *Engine) Run(ctx context.Context) error {
+func (e *Engine) Run(parent context.Context) error {
+	ctx, stop := context.WithCancel(parent)
+	defer stop()
 	var maxPeriod time.Duration
 	for _, l := range e.cfg.Limits {
 		maxPeriod = max(maxPeriod, l.Period)
@@ -99,13 +110,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	var err error
 	if e.lanes, err = openLaneStore(ctx, e.js, maxPeriod, e.replicas); err != nil {
 		return err
-	}
-	consumers, err := e.ensureConsumers(ctx, e.allPartitions())
-	if err != nil {
-		return err
-	}
-	for p := range consumers {
-		e.takeOver(ctx, p)
 	}
 	// Requests in flight at shutdown finish on their own context: an
 	// abandoned request would be retried by another pod anyway, but letting
@@ -123,20 +127,31 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	var pullers sync.WaitGroup
-	for p, c := range consumers {
-		pullers.Add(1)
-		go func() {
-			defer pullers.Done()
-			e.pull(ctx, p, c)
-		}()
+	schedDone := make(chan struct{})
+	go func() { defer close(schedDone); e.sched.run(ctx) }()
+
+	ps := &partitions{e: e, settle: e.settle, owned: map[int]context.CancelFunc{}}
+	var follow sync.WaitGroup
+	var startErr error
+	if e.own == nil {
+		for _, p := range e.allPartitions() {
+			if err := ps.gain(ctx, p, true); err != nil {
+				startErr = fmt.Errorf("partition %d: %w", p, err)
+				stop() // shut down what started
+				break
+			}
+		}
+	} else {
+		follow.Add(1)
+		go func() { defer follow.Done(); ps.follow(ctx, e.own) }()
 	}
 	var helpers sync.WaitGroup
 	sp := &spiller{e: e, in: e.sched.spill, done: e.sched.spilled}
 	helpers.Add(3 + refillers)
 	go func() { defer helpers.Done(); sp.run(ctx) }()
 	go func() { defer helpers.Done(); e.keepAlive(ctx) }()
-	go func() { defer helpers.Done(); e.watchBacklogs(ctx, e.allPartitions()) }()
+	go func() { defer helpers.Done(); e.watchBacklogs(ctx, ps.ownedSet) }()
+	e.rescanSoon()
 	for i := 0; i < refillers; i++ {
 		go func() {
 			defer helpers.Done()
@@ -158,13 +173,23 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	e.log.Info().Int("partitions", len(consumers)).Int("senders", e.cfg.Senders).Msg("dispatcher running")
+	e.log.Info().Int("partitions", e.partitions).Bool("shared", e.own != nil).Int("senders", e.cfg.Senders).Msg("dispatcher running")
 
-	e.sched.run(ctx)
-
-	// Shutdown: pullers, the spiller and refillers stop with ctx; what they
-	// already hold is handed back.
-	pullers.Wait()
+	<-ctx.Done()
+	// Shutdown. Leaving first lets the other pods take over while this one
+	// drains; pullers, the spiller and refillers stop with ctx, and what
+	// they hold is handed back.
+	if e.own != nil {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if err := e.own.Leave(lctx); err != nil {
+			e.log.Warn().Err(err).Msg("leaving the membership failed; the others take over after its TTL")
+		}
+		cancel()
+	}
+	follow.Wait()
+	<-schedDone
+	owned := ps.list()
+	ps.wg.Wait()
 	helpers.Wait()
 	handedBack := e.sched.drain()
 	close(e.sched.work)
@@ -177,9 +202,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		cancelWork()
 		<-finished
 	}
-	e.recordRelease(context.WithoutCancel(ctx), e.allPartitions())
+	e.recordRelease(context.WithoutCancel(ctx), owned)
+	for _, p := range owned {
+		e.released(context.WithoutCancel(ctx), p)
+	}
 	e.log.Info().Int("handedBack", handedBack).Msg("dispatcher stopped")
-	return nil
+	return startErr
 }
 
 // takeOver learns when partition p's previous owner stopped sending.

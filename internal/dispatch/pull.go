@@ -41,18 +41,6 @@ func (e *Engine) consumerConfig(p int) jetstream.ConsumerConfig {
 	}
 }
 
-func (e *Engine) ensureConsumers(ctx context.Context, partitions []int) (map[int]jetstream.Consumer, error) {
-	out := make(map[int]jetstream.Consumer, len(partitions))
-	for _, p := range partitions {
-		c, err := e.js.CreateOrUpdateConsumer(ctx, queue.IntentsStream, e.consumerConfig(p))
-		if err != nil {
-			return nil, fmt.Errorf("consumer for partition %d: %w", p, err)
-		}
-		out[p] = c
-	}
-	return out, nil
-}
-
 // pull feeds partition p's intents to the scheduler while the pod has room.
 func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
 	failures := 0

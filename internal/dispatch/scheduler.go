@@ -23,13 +23,14 @@ const laneSweepEvery = 30 * time.Second
 // another bot's intent behind it. A lane waiting for its limiter or its
 // backoff sits in the timer heap, not in a worker.
 type scheduler struct {
-	e     *Engine
-	lanes map[laneKey]*lane
-	ready []*lane
-	wake  wakeHeap
-	timer *time.Timer
-	free  int // idle workers
-	swept time.Time
+	e       *Engine
+	lanes   map[laneKey]*lane
+	ready   []*lane
+	wake    wakeHeap
+	timer   *time.Timer
+	free    int           // idle workers
+	stopped chan struct{} // closed when run returns
+	swept   time.Time
 
 	in   chan *job   // from pullers
 	done chan result // from workers
@@ -40,6 +41,19 @@ type scheduler struct {
 	refillReq chan refillRequest // to refillers
 	refilled  chan refillReport  // from refillers
 	resume    chan resumeKey     // keys found with a backlog (start, hand-over)
+
+	parts     chan partEvent // partitions gained and lost
+	owned     map[int]bool
+	releasing map[int]bool
+	ctx       context.Context // for work started by the scheduler that outlives an event
+}
+
+// partEvent tells the scheduler that the pod gained or lost a partition;
+// done is closed once it is applied.
+type partEvent struct {
+	p      int
+	gained bool
+	done   chan struct{}
 }
 
 // resumeKey names a key whose backlog must be drained.
@@ -63,16 +77,23 @@ func newScheduler(e *Engine) *scheduler {
 		done:  make(chan result, e.cfg.Senders),
 		work:  make(chan *job, e.cfg.Senders),
 
+		stopped: make(chan struct{}),
+
 		spill:     make(chan *job, spillPipeline),
 		spilled:   make(chan laneKey, spillPipeline),
 		refillReq: make(chan refillRequest, 1024),
 		refilled:  make(chan refillReport, refillers),
 		resume:    make(chan resumeKey, 64),
+		parts:     make(chan partEvent),
+		owned:     make(map[int]bool),
+		releasing: make(map[int]bool),
 	}
 }
 
 // run schedules until ctx ends, then returns; the engine drains afterwards.
 func (s *scheduler) run(ctx context.Context) {
+	s.ctx = ctx
+	defer close(s.stopped)
 	for {
 		s.dispatch(time.Now())
 		s.armTimer()
@@ -88,9 +109,14 @@ func (s *scheduler) run(ctx context.Context) {
 		case r := <-s.refilled:
 			s.refillDone(r)
 		case r := <-s.resume:
+			if !s.owned[r.partition] {
+				break
+			}
 			l := s.lane(r.key, r.partition)
 			l.spilling = true
 			s.maybeRefill(l)
+		case ev := <-s.parts:
+			s.partition(ev)
 		case <-s.timer.C:
 			s.fireTimers(time.Now())
 		}
@@ -104,6 +130,10 @@ func (s *scheduler) run(ctx context.Context) {
 // admit queues a freshly pulled intent in its lane, or spills it when the
 // lane is full or already spilling.
 func (s *scheduler) admit(j *job) {
+	if !s.owned[j.partition] {
+		s.e.handBack(j) // pulled just before the partition was lost
+		return
+	}
 	l := s.lane(j.key, j.partition)
 	if l.spilling || l.fresh.len() >= s.e.cfg.LaneCapacity {
 		l.spilling = true
@@ -145,7 +175,11 @@ func (s *scheduler) maybeRefill(l *lane) {
 
 func (s *scheduler) refillDone(r refillReport) {
 	l := s.lanes[r.key]
-	if l == nil {
+	if l == nil || !s.owned[l.partition] {
+		if l != nil {
+			l.refilling = false
+			s.checkReleased(l.partition)
+		}
 		for _, j := range r.jobs {
 			s.e.handBack(j)
 		}
@@ -214,11 +248,19 @@ func (s *scheduler) complete(r result) {
 		}
 	case resultReleased:
 	case resultThrottled:
+		if !s.owned[l.partition] {
+			s.e.handBack(r.j)
+			break
+		}
 		l.limiter.Throttled(now)
 		r.j.notBefore = now
 		l.retry(r.j)
 		s.e.metrics.laneDepth.Inc()
 	case resultRetry:
+		if !s.owned[l.partition] {
+			s.e.handBack(r.j)
+			break
+		}
 		if r.j.backoff == nil {
 			r.j.backoff = s.e.cfg.Retry.NewBackOff()
 		}
@@ -227,7 +269,66 @@ func (s *scheduler) complete(r result) {
 		l.failed(now, s.e.cfg.FailureStreak, maxLanePause)
 		s.e.metrics.laneDepth.Inc()
 	}
+	if s.releasing[l.partition] {
+		s.checkReleased(l.partition)
+		return
+	}
 	s.markReady(l)
+}
+
+// partition applies a gained or lost partition.
+func (s *scheduler) partition(ev partEvent) {
+	defer close(ev.done)
+	if ev.gained {
+		s.owned[ev.p] = true
+		delete(s.releasing, ev.p)
+		return
+	}
+	delete(s.owned, ev.p)
+	s.releasing[ev.p] = true
+	for _, l := range s.lanes {
+		if l.partition != ev.p {
+			continue
+		}
+		for j := l.fresh.pop(); j != nil; j = l.fresh.pop() {
+			s.e.handBack(j)
+			s.e.metrics.laneDepth.Dec()
+		}
+		for _, j := range l.retries {
+			s.e.handBack(j)
+			s.e.metrics.laneDepth.Dec()
+		}
+		// The backlog stays in LINE_BACKLOG for the next owner.
+		l.retries, l.spilling = nil, false
+	}
+	s.checkReleased(ev.p)
+}
+
+// checkReleased reports a lost partition once none of its requests or
+// refills is in flight.
+func (s *scheduler) checkReleased(p int) {
+	if !s.releasing[p] {
+		return
+	}
+	for _, l := range s.lanes {
+		if l.partition == p && (l.inflight > 0 || l.refilling) {
+			return
+		}
+	}
+	delete(s.releasing, p)
+	go s.e.released(context.WithoutCancel(s.ctx), p)
+}
+
+func (s *scheduler) gain(p int) { s.event(partEvent{p: p, gained: true}) }
+func (s *scheduler) lose(p int) { s.event(partEvent{p: p}) }
+
+func (s *scheduler) event(ev partEvent) {
+	ev.done = make(chan struct{})
+	select {
+	case s.parts <- ev:
+		<-ev.done
+	case <-s.stopped:
+	}
 }
 
 // sweep forgets lanes that hold nothing and whose limiter window has passed,

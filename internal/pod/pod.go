@@ -18,6 +18,7 @@ import (
 
 	"github.com/linedispatch/linedispatch/internal/config"
 	"github.com/linedispatch/linedispatch/internal/dispatch"
+	"github.com/linedispatch/linedispatch/internal/ownership"
 	"github.com/linedispatch/linedispatch/internal/queue"
 	"github.com/linedispatch/linedispatch/internal/sender"
 	"github.com/linedispatch/linedispatch/internal/stats"
@@ -27,14 +28,15 @@ import (
 // Pod is a running dispatcher: JetStream, the engine, the statistics
 // projection and the HTTP server.
 type Pod struct {
-	conn      *queue.Conn
-	engine    *dispatch.Engine
-	sender    *sender.Sender
-	projector *stats.Projector
-	server    *http.Server
-	addr      string
-	log       zerolog.Logger
-	done      chan error
+	conn        *queue.Conn
+	engine      *dispatch.Engine
+	sender      *sender.Sender
+	projector   *stats.Projector
+	statsBucket string
+	server      *http.Server
+	addr        string
+	log         zerolog.Logger
+	done        chan error
 }
 
 // Start opens JetStream (embedded or external), starts the engine and the
@@ -46,7 +48,7 @@ func Start(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Pod, e
 	if err != nil {
 		return nil, err
 	}
-	p := &Pod{conn: conn, log: log, done: make(chan error, 1)}
+	p := &Pod{conn: conn, log: log, done: make(chan error, 1), statsBucket: cfg.Stats.Bucket}
 	ok := false
 	defer func() {
 		if !ok {
@@ -73,7 +75,11 @@ func Start(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Pod, e
 		return nil, err
 	}
 	// Every pod runs the projector; one at a time holds the lease and folds.
-	p.projector, err = stats.StartProjector(ctx, conn.JS, stats.ProjectorConfig{}, log)
+	scfg := cfg.Stats
+	if scfg.Name == "" {
+		scfg.Name = cfg.Dispatch.WithDefaults().Pod
+	}
+	p.projector, err = stats.StartProjector(ctx, conn.JS, scfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -81,13 +87,21 @@ func Start(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Pod, e
 	if dcfg.Limits, err = cfg.LimitTable(); err != nil {
 		return nil, err
 	}
+	podName := dcfg.WithDefaults().Pod
+	ocfg := cfg.Ownership.WithDefaults()
+	tracker, err := ownership.Start(ctx, conn.JS, conn.Config().Partitions, podName, ocfg, log)
+	if err != nil {
+		return nil, err
+	}
 	p.engine, err = dispatch.New(dcfg, dispatch.Deps{
-		JS:         conn.JS,
-		Partitions: conn.Config().Partitions,
-		Sender:     p.sender,
-		Units:      units,
-		Metrics:    dispatch.NewMetrics(reg),
-		Logger:     log,
+		Ownership:       tracker,
+		OwnershipSettle: ocfg.Settle,
+		JS:              conn.JS,
+		Partitions:      conn.Config().Partitions,
+		Sender:          p.sender,
+		Units:           units,
+		Metrics:         dispatch.NewMetrics(reg),
+		Logger:          log,
 	})
 	if err != nil {
 		return nil, err
@@ -124,7 +138,7 @@ func (p *Pod) serveHTTP(addr string, reg *prometheus.Registry) error {
 		_, _ = w.Write([]byte(`{"status":"ready"}`))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/v1/stats/", stats.Handler(stats.NewStore(p.conn.JS, ""), p.log))
+	mux.Handle("/v1/stats/", stats.Handler(stats.NewStore(p.conn.JS, p.statsBucket), p.log))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)

@@ -120,7 +120,7 @@ func StartProjector(ctx context.Context, js jetstream.JetStream, cfg ProjectorCo
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ctx, cancel := context.WithCancel(ctx)
 	p := &Projector{js: js, kv: kv, cfg: cfg, cancel: cancel, done: make(chan struct{}),
 		log: log.With().Str("component", "stats-projector").Str("projector", cfg.Name).Logger()}
 	go p.loop(ctx)

@@ -31,7 +31,8 @@
 //   NOT_AFTER     intent deadline from now, e.g. 30m; empty: the default 12 h []
 //   P95_MS, P99_MS  latency thresholds of accepted requests [500, 1500]
 //   MAX_ERROR_RATE  threshold on gateway errors (non-202 or transport) [0.001]
-//   PRE_VUS, MAX_VUS  VUs per scenario [10, 200]
+//   PRE_VUS, MAX_VUS  VUs per scenario [max(20, requests/s x 0.5 s single, x 1 s batched), 400]
+//   MAX_DROPPED   share of planned iterations that may be dropped (no free VU) [0.002]
 //
 //   k6 run -e RATE=1000 -e DURATION=60s -e BOTS=20 --summary-export summary.json loadtest/k6/intents.js
 import http from 'k6/http';
@@ -56,8 +57,11 @@ const SINGLE_SHARE = num('SINGLE_SHARE', 0.2);
 const BATCH = num('BATCH', 20);
 const NOT_AFTER = env('NOT_AFTER', '');
 const UNITS = env('UNITS', 'k6_load').split(',').map((s) => s.trim()).filter((s) => s !== '');
-const PRE_VUS = num('PRE_VUS', 10);
-const MAX_VUS = num('MAX_VUS', 200);
+// VUs: a new VU mid-run costs a script start, and an iteration that finds no
+// free VU is dropped; so allocate up front for `latency` seconds per request
+// (batched requests wait for the acks of all their intents: give them more).
+const preVUs = (perSecond, latency) => num('PRE_VUS', Math.max(20, Math.ceil(perSecond * latency)));
+const MAX_VUS = num('MAX_VUS', 400);
 
 if (!/^[A-Za-z0-9_.\-]{1,100}$/.test(RUN_ID)) throw new Error(`RUN_ID: want [A-Za-z0-9_.-]{1,100}, got ${RUN_ID}`);
 if (RATE <= 0) throw new Error('RATE must be positive');
@@ -186,6 +190,22 @@ function arrival(perSecond) {
   return { rate: Math.max(1, Math.round(perSecond * 60)), timeUnit: '1m' };
 }
 
+// seconds of a k6 duration string such as 60s, 1m30s, 500ms
+function seconds(d) {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  const unit = { ms: 0.001, s: 1, m: 60, h: 3600 };
+  let total = 0;
+  let m;
+  let matched = '';
+  while ((m = re.exec(d)) !== null) {
+    total += Number(m[1]) * unit[m[2]];
+    matched += m[0];
+  }
+  if (matched !== d || total <= 0) throw new Error(`DURATION: want e.g. 60s or 1m30s, got ${d}`);
+  return total;
+}
+const plannedIterations = (singleRate + batchedRate) * seconds(DURATION);
+
 const scenarios = {};
 if (singleRate > 0) {
   scenarios.single = {
@@ -193,7 +213,7 @@ if (singleRate > 0) {
     exec: 'single',
     ...arrival(singleRate),
     duration: DURATION,
-    preAllocatedVUs: PRE_VUS,
+    preAllocatedVUs: preVUs(singleRate, 0.5),
     maxVUs: MAX_VUS,
     gracefulStop: '30s',
   };
@@ -204,7 +224,7 @@ if (batchedRate > 0) {
     exec: 'batched',
     ...arrival(batchedRate),
     duration: DURATION,
-    preAllocatedVUs: PRE_VUS,
+    preAllocatedVUs: preVUs(batchedRate, 1),
     maxVUs: MAX_VUS,
     gracefulStop: '30s',
   };
@@ -221,7 +241,7 @@ export const options = {
     intents_accepted: ['count>0'],
     // the gateway had to keep up: iterations dropped for want of a free VU
     // mean the offered rate was not reached
-    dropped_iterations: [`count<=${Math.ceil(RATE * 0.01)}`],
+    dropped_iterations: [`count<=${Math.max(5, Math.floor(plannedIterations * num('MAX_DROPPED', 0.002)))}`],
     checks: ['rate>=0.999'],
   },
   setupTimeout: '30s',

@@ -45,7 +45,9 @@ func (h *Harness) MeasureBaseline(ctx context.Context, n int, concurrency int) e
 	h.Report.Baseline = b
 	h.Logf("baseline: %d messages per stage, HTTP concurrency %d", n, concurrency)
 
+	perMsg := func(d time.Duration) float64 { return round2(float64(d.Microseconds()) / float64(n)) }
 	gen := newGen(h.Channel, "baseline")
+	cpu := selfCPU()
 	st, err := publishN(ctx, func(ctx context.Context, ins []*intent.Intent) error {
 		_, err := intent.PublishBatch(ctx, h.JS, ins)
 		return err
@@ -54,18 +56,24 @@ func (h *Harness) MeasureBaseline(ctx context.Context, n int, concurrency int) e
 		return fmt.Errorf("baseline publish: %w", err)
 	}
 	b.PublishPerSec = round2(st.PerSec)
+	b.PublishCPUMicros = perMsg(selfCPU() - cpu)
 
+	cpu = selfCPU()
 	rate, err := h.consumeAll(ctx, n)
 	if err != nil {
 		return fmt.Errorf("baseline consume: %w", err)
 	}
 	b.ConsumeAckPerSec = round2(rate)
+	b.ConsumeAckCPUMicros = perMsg(selfCPU() - cpu)
 
+	cpu = selfCPU()
 	rate, errs, err := httpBaseline(ctx, h.Channel, n, concurrency)
 	if err != nil {
 		return fmt.Errorf("baseline http: %w", err)
 	}
 	b.HTTPPerSec, b.HTTPErrors = round2(rate), errs
+	b.HTTPCPUMicros = perMsg(selfCPU() - cpu)
+	b.CombinedCPUMicros = round2(b.PublishCPUMicros + b.ConsumeAckCPUMicros + b.HTTPCPUMicros)
 	b.CombinedPerSec = round2(Combined(b.PublishPerSec, b.ConsumeAckPerSec, b.HTTPPerSec))
 	h.Logf("baseline: publish %.0f/s, consume+ack %.0f/s, http %.0f/s, combined %.0f/s", b.PublishPerSec, b.ConsumeAckPerSec, b.HTTPPerSec, b.CombinedPerSec)
 	return nil

@@ -450,6 +450,18 @@ func (h *Harness) fill(c *Collected, rep *linesim.Report) {
 		}
 		r.Pods = append(r.Pods, pr)
 	}
+	cs := &CPUStats{RunnerSeconds: r.Env.RunnerCPUSeconds}
+	for _, p := range r.Pods {
+		cs.PodSeconds += p.CPUSeconds
+	}
+	cs.PodSeconds = round2(cs.PodSeconds)
+	if c.Total > 0 {
+		cs.MicrosPerOutcome = round2((cs.PodSeconds + cs.RunnerSeconds) * 1e6 / float64(c.Total))
+	}
+	if b := r.Baseline; b != nil && cs.MicrosPerOutcome > 0 {
+		cs.Efficiency = round4(b.CombinedCPUMicros / cs.MicrosPerOutcome)
+	}
+	r.CPU = cs
 }
 
 // perPeriod counts sorted times in consecutive periods from the first.

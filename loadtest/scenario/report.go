@@ -63,6 +63,8 @@ type Report struct {
 	// Efficiency is the dispatcher's steady throughput divided by the
 	// combined baseline (see docs/scenarios.md).
 	Efficiency *float64 `json:"efficiency,omitempty"`
+	// CPU is the CPU cost per outcome (and against the baseline's).
+	CPU *CPUStats `json:"cpu,omitempty"`
 	// Pods reports each dispatcher process.
 	Pods []PodReport `json:"pods,omitempty"`
 	// Notes are free-form observations of the run.
@@ -84,6 +86,9 @@ type Env struct {
 	// RunnerCPUSeconds is the CPU the runner process (NATS, linesim and the
 	// runner itself) used while the pods ran.
 	RunnerCPUSeconds float64 `json:"runnerCPUSeconds"`
+	// RunnerPeakRSSMB is the runner process's VmHWM (NATS, linesim and the
+	// runner together) at the end of the run.
+	RunnerPeakRSSMB float64 `json:"runnerPeakRSSMB"`
 }
 
 // Check is one threshold: Measured Op Threshold.
@@ -269,6 +274,26 @@ type Baseline struct {
 	HTTPErrors      int     `json:"httpErrors"`
 	// CombinedPerSec = 1 / (1/publish + 1/consumeAck + 1/http).
 	CombinedPerSec float64 `json:"combinedPerSec"`
+	// CPU per message of each stage (runner process: client and server
+	// sides together), in microseconds, and their sum.
+	PublishCPUMicros    float64 `json:"publishCPUMicros"`
+	ConsumeAckCPUMicros float64 `json:"consumeAckCPUMicros"`
+	HTTPCPUMicros       float64 `json:"httpCPUMicros"`
+	CombinedCPUMicros   float64 `json:"combinedCPUMicros"`
+}
+
+// CPUStats is the CPU the run cost per outcome: a figure that other load
+// on a shared machine skews far less than rates do.
+type CPUStats struct {
+	// PodSeconds is the CPU of every pod (all lives); RunnerSeconds the CPU
+	// of the runner process (NATS, linesim) while the pods ran.
+	PodSeconds    float64 `json:"podSeconds"`
+	RunnerSeconds float64 `json:"runnerSeconds"`
+	// MicrosPerOutcome is (PodSeconds + RunnerSeconds) / outcomes.
+	MicrosPerOutcome float64 `json:"microsPerOutcome"`
+	// Efficiency is the baseline's CombinedCPUMicros / MicrosPerOutcome:
+	// the share of the run's CPU the physical work alone would need.
+	Efficiency float64 `json:"efficiency,omitempty"`
 }
 
 // PodReport is one dispatcher process slot.
@@ -387,6 +412,14 @@ func (r *Report) WriteSummary(w io.Writer) {
 	if r.Efficiency != nil {
 		fmt.Fprintf(tw, "efficiency\t%.3f\n", *r.Efficiency)
 	}
+	if c := r.CPU; c != nil {
+		fmt.Fprintf(tw, "cpu\t%.0fµs per outcome (pods %.1fs, runner %.1fs)", c.MicrosPerOutcome, c.PodSeconds, c.RunnerSeconds)
+		if b := r.Baseline; b != nil && c.Efficiency > 0 {
+			fmt.Fprintf(tw, "; baseline %.0fµs per message (publish %.0f, consume+ack %.0f, http %.0f): CPU efficiency %.3f",
+				b.CombinedCPUMicros, b.PublishCPUMicros, b.ConsumeAckCPUMicros, b.HTTPCPUMicros, c.Efficiency)
+		}
+		fmt.Fprintln(tw)
+	}
 	for _, p := range r.Pods {
 		fmt.Fprintf(tw, "pod %s\tpeak RSS %.1f MB (VmHWM), max sampled %.1f MB, CPU %.1fs, starts %d, outcomes %d, log warn %d error %d\n",
 			p.Name, p.PeakRSSMB, float64(p.MaxSampledRSSBytes)/(1<<20), p.CPUSeconds, p.Starts, p.Outcomes, p.LogWarnings, p.LogErrors)
@@ -394,8 +427,8 @@ func (r *Report) WriteSummary(w io.Writer) {
 			fmt.Fprintf(tw, "\t  %s\n", m)
 		}
 	}
-	fmt.Fprintf(tw, "machine\t%d CPUs, load average %.1f at start, %.1f at end; runner CPU while pods ran %.1fs\n",
-		r.Env.NumCPU, r.Env.LoadAvgStart, r.Env.LoadAvgEnd, r.Env.RunnerCPUSeconds)
+	fmt.Fprintf(tw, "machine\t%d CPUs, load average %.1f at start, %.1f at end; runner CPU while pods ran %.1fs, runner peak RSS %.0f MB\n",
+		r.Env.NumCPU, r.Env.LoadAvgStart, r.Env.LoadAvgEnd, r.Env.RunnerCPUSeconds, r.Env.RunnerPeakRSSMB)
 	for _, n := range r.Notes {
 		fmt.Fprintf(tw, "note\t%s\n", n)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -64,6 +65,9 @@ func Run(ctx context.Context, sc Scenario, opts Options) *Report {
 	defer func() {
 		r.DurationSeconds = round2(time.Since(start).Seconds())
 		r.Env.LoadAvgEnd = loadAvg()
+		if st, err := readProcStatus(os.Getpid()); err == nil {
+			r.Env.RunnerPeakRSSMB = round2(float64(st.hwm) / (1 << 20))
+		}
 		r.finalize()
 	}()
 	h, err := newHarness(opts, r, sc.Name)

@@ -33,6 +33,9 @@ const (
 	labelTo  = "to"    // the intent's recipients, comma-separated (unique per intent)
 )
 
+// slowLatency is the createdAt→LINE latency above which an intent is listed as slow.
+const slowLatency = 5 * time.Second
+
 // options are verify's flags.
 type options struct {
 	NATSURL, NATSCreds string
@@ -97,7 +100,12 @@ type Report struct {
 	Contract      int64        `json:"contractViolations"`
 	Peak          []EndpointPk `json:"peak"` // highest MaxInWindow per endpoint vs its limit
 
-	Retried    int           `json:"retried"` // intents sent in more than one attempt
+	Retried int            `json:"retried"` // intents sent in more than one attempt
+	ByPod   map[string]int `json:"byPod"`   // outcomes decided per dispatcher pod
+	// Slow counts sent intents whose createdAt→LINE latency exceeded 5 s;
+	// Slowest lists the worst few.
+	Slow       int           `json:"slow"`
+	Slowest    []SlowIntent  `json:"slowest"`
 	LatencyP50 time.Duration `json:"latencyP50"`
 	LatencyP99 time.Duration `json:"latencyP99"`
 	LatencyMax time.Duration `json:"latencyMax"`
@@ -121,6 +129,17 @@ type K6Figures struct {
 	ThresholdsFailed  []string `json:"thresholdsFailed,omitempty"`
 }
 
+// SlowIntent is one of the slowest intents of the run.
+type SlowIntent struct {
+	ID       string        `json:"id"`
+	Seq      string        `json:"seq"`
+	Bot      string        `json:"bot"`
+	Endpoint string        `json:"endpoint"`
+	Pod      string        `json:"pod"`
+	Attempts int           `json:"attempts"`
+	Latency  time.Duration `json:"latency"`
+}
+
 // EndpointPk is the busiest window seen for one endpoint over the run's bots.
 type EndpointPk struct {
 	Endpoint    string `json:"endpoint"`
@@ -140,6 +159,7 @@ type intentRec struct {
 	attempts  int
 	throttled int
 	latency   time.Duration
+	pod       string
 }
 
 // collector folds outcome messages of one run.
@@ -176,7 +196,7 @@ func (c *collector) add(data []byte) {
 		return
 	}
 	r = &intentRec{n: 1, result: o.Result, reason: o.Reason, to: o.Labels[labelTo], seq: o.Labels[labelSeq],
-		bot: o.Bot, endpoint: o.Endpoint, attempts: o.Attempts, throttled: o.Throttled}
+		bot: o.Bot, endpoint: o.Endpoint, attempts: o.Attempts, throttled: o.Throttled, pod: o.Pod}
 	if o.Result == outcome.Sent && !o.CreatedAt.IsZero() {
 		r.latency = o.At.Sub(o.CreatedAt)
 	}
@@ -316,8 +336,14 @@ func fold(rep *Report, col *collector, lrep *linesim.Report, o options) {
 	bots := map[string]bool{}
 	seqs := make(map[string]int, len(col.byID))
 	var lat []time.Duration
-	for _, r := range col.byID {
+	rep.ByPod = map[string]int{}
+	for id, r := range col.byID {
 		bots[r.bot] = true
+		rep.ByPod[r.pod]++
+		if r.result == outcome.Sent && r.latency > slowLatency {
+			rep.Slow++
+			rep.Slowest = append(rep.Slowest, SlowIntent{ID: id, Seq: r.seq, Bot: r.bot, Endpoint: r.endpoint, Pod: r.pod, Attempts: r.attempts, Latency: r.latency})
+		}
 		if r.n > 1 {
 			rep.OutcomeDuplicates += r.n - 1
 		}
@@ -347,6 +373,10 @@ func fold(rep *Report, col *collector, lrep *linesim.Report, o options) {
 		rep.Lost = d
 	} else {
 		rep.Extra = -d
+	}
+	sort.Slice(rep.Slowest, func(i, j int) bool { return rep.Slowest[i].Latency > rep.Slowest[j].Latency })
+	if len(rep.Slowest) > 5 {
+		rep.Slowest = rep.Slowest[:5]
 	}
 	slices.Sort(lat)
 	rep.LatencyP50, rep.LatencyP99 = percentile(lat, 0.50), percentile(lat, 0.99)
@@ -543,8 +573,17 @@ func (r *Report) Print(w io.Writer) {
 		peaks = append(peaks, fmt.Sprintf("%s %d/%s", p.Endpoint, p.MaxInWindow, p.Limit))
 	}
 	fmt.Fprintf(w, "busiest window per key: %s; contract violations %d\n", strings.Join(peaks, ", "), r.Contract)
-	fmt.Fprintf(w, "createdAt→LINE latency: p50 %s, p99 %s, max %s; retried intents %d\n",
-		r.LatencyP50.Round(time.Millisecond), r.LatencyP99.Round(time.Millisecond), r.LatencyMax.Round(time.Millisecond), r.Retried)
+	fmt.Fprintf(w, "createdAt→LINE latency: p50 %s, p99 %s, max %s; over %s: %d; retried intents %d\n",
+		r.LatencyP50.Round(time.Millisecond), r.LatencyP99.Round(time.Millisecond), r.LatencyMax.Round(time.Millisecond), slowLatency, r.Slow, r.Retried)
+	for _, s := range r.Slowest {
+		fmt.Fprintf(w, "  slow: intent %s %s (bot %s, %s): %s, %d attempt(s), pod %s\n", s.ID, s.Seq, s.Bot, s.Endpoint, s.Latency.Round(time.Millisecond), s.Attempts, s.Pod)
+	}
+	pods := make([]string, 0, len(r.ByPod))
+	for p, n := range r.ByPod {
+		pods = append(pods, fmt.Sprintf("%s %d", p, n))
+	}
+	sort.Strings(pods)
+	fmt.Fprintf(w, "outcomes by pod: %s\n", strings.Join(pods, ", "))
 	if r.K6 != nil && len(r.K6.ThresholdsFailed) > 0 {
 		fmt.Fprintf(w, "k6 thresholds failed: %s\n", strings.Join(r.K6.ThresholdsFailed, "; "))
 	}
