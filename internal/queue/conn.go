@@ -3,6 +3,8 @@ package queue
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -14,11 +16,12 @@ import (
 // Conn is a connection to JetStream with the streams provisioned, and the
 // embedded server behind it when there is one.
 type Conn struct {
-	NC  *nats.Conn
-	JS  jetstream.JetStream
-	cfg Config
-	srv *server.Server
-	url string
+	NC     *nats.Conn
+	JS     jetstream.JetStream
+	cfg    Config
+	srv    *server.Server
+	url    string
+	closed chan struct{} // closed by nats.go once the connection is closed
 }
 
 // Open starts the embedded server when cfg.URL is empty, connects, and
@@ -28,7 +31,7 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Conn, error) {
 		return nil, err
 	}
 	cfg = cfg.WithDefaults()
-	c := &Conn{cfg: cfg, url: cfg.URL}
+	c := &Conn{cfg: cfg, url: cfg.URL, closed: make(chan struct{})}
 	if cfg.URL == "" {
 		srv, err := StartEmbedded(cfg.DataDir, cfg.Listen)
 		if err != nil {
@@ -47,6 +50,7 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Conn, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info().Str("url", nc.ConnectedUrlRedacted()).Msg("nats reconnected") }),
+		nats.ClosedHandler(func(*nats.Conn) { close(c.closed) }),
 	}
 	if cfg.CredsFile != "" {
 		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
@@ -84,9 +88,12 @@ func (c *Conn) Embedded() *server.Server { return c.srv }
 // Close drains the connection and stops the embedded server.
 func (c *Conn) Close() {
 	if c.NC != nil {
-		_ = c.NC.Drain()
-		for i := 0; i < 100 && !c.NC.IsClosed(); i++ {
-			time.Sleep(20 * time.Millisecond) // Drain is asynchronous; bounded wait for it to finish.
+		// Drain flushes pending publishes and acks, asynchronously.
+		if err := c.NC.Drain(); err == nil {
+			select {
+			case <-c.closed:
+			case <-time.After(5 * time.Second):
+			}
 		}
 		c.NC.Close()
 	}
@@ -100,23 +107,13 @@ func (c *Conn) shutdownServer() {
 	}
 }
 
-// redact hides credentials embedded in a NATS URL.
-func redact(u string) string {
-	for i := 0; i+3 <= len(u); i++ {
-		if u[i] == '@' {
-			if j := indexScheme(u); j >= 0 && j < i {
-				return u[:j] + "***" + u[i:]
-			}
+// redact hides credentials embedded in NATS URLs (comma-separated).
+func redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
 		}
 	}
-	return u
-}
-
-func indexScheme(u string) int {
-	for i := 0; i+3 <= len(u); i++ {
-		if u[i:i+3] == "://" {
-			return i + 3
-		}
-	}
-	return -1
+	return strings.Join(parts, ",")
 }

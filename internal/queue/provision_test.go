@@ -121,3 +121,11 @@ func TestConfigValidateNamesField(t *testing.T) {
 		t.Errorf("defaults invalid: %v", err)
 	}
 }
+
+func TestRedactHidesCredentials(t *testing.T) {
+	t.Parallel()
+	got := queue.RedactForTest("nats://user:secret@10.0.0.1:4222,nats://10.0.0.2:4222")
+	if strings.Contains(got, "secret") || !strings.Contains(got, "10.0.0.2") {
+		t.Errorf("redact = %q", got)
+	}
+}
