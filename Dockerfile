@@ -23,17 +23,15 @@ FROM golang:${GO_VERSION} AS build
 WORKDIR /src
 ENV CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 COPY go.mod go.sum ./
-RUN --mount=type=cache,target=/go/pkg/mod go mod download
+RUN go mod download
 COPY . .
-RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    go build -trimpath -ldflags="-s -w" -o /out/ \
+RUN go build -trimpath -ldflags="-s -w" -o /out/ \
       ./cmd/dispatcher ./cmd/linesim ./cmd/producer ./loadtest/verify
 
 FROM golang:${GO_VERSION} AS k6
 ARG K6_VERSION=v1.8.1
 ENV CGO_ENABLED=0 GOFLAGS=-buildvcs=false
-RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    go install -trimpath -ldflags="-s -w" go.k6.io/k6@${K6_VERSION}
+RUN go install -trimpath -ldflags="-s -w" go.k6.io/k6@${K6_VERSION}
 
 FROM alpine:3.22 AS loadtest
 COPY --from=k6 /go/bin/k6 /usr/local/bin/k6

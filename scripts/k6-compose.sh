@@ -32,7 +32,7 @@ done
 
 start=$(date +%s)
 k6_rc=0
-k6 run --no-usage-report --quiet --summary-export "$RESULTS/$RUN_ID.k6.json" /opt/linedispatch/k6/intents.js || k6_rc=$?
+k6 run --no-usage-report --quiet --summary-export "$RESULTS/$RUN_ID.k6.json" "${K6_SCRIPT:-/opt/linedispatch/k6/intents.js}" || k6_rc=$?
 [ "$k6_rc" = 0 ] || echo "k6-compose: k6 exited with $k6_rc (99: a threshold failed)" >&2
 if [ ! -s "$RESULTS/$RUN_ID.k6.json" ]; then
   echo "k6-compose: k6 wrote no summary; nothing to verify" >&2

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/loadtest.sh: the k6 load test of linedispatch in one command.
 #
-# Installs k6 if missing (go install go.k6.io/k6@$K6_VERSION: built from its Go
-# module, nothing else is downloaded), builds the binaries, starts a stack on
+# Installs k6 if missing (scripts/install-k6.sh: go install go.k6.io/k6@$K6_VERSION
+# builds it from its Go module, nothing else is downloaded), builds the
+# binaries into a temporary directory, starts a stack on
 # embedded defaults on loopback (linesim, dispatcher pod 0 with an embedded
 # NATS JetStream, PODS-1 more pods joining it, the producer gateway), runs
 # loadtest/k6/intents.js against the gateway, runs the verify step
@@ -12,6 +13,7 @@
 #
 #   scripts/loadtest.sh                  # 60 s at 1,000 intents/s over 20 bots, 2 pods
 #   scripts/loadtest.sh --smoke          # 10 s at 100 intents/s (CI)
+#   scripts/loadtest.sh --smoke --cluster  # the same on docker-compose's topology (below)
 #   RATE=500 DURATION=30s PODS=3 scripts/loadtest.sh
 #   scripts/loadtest.sh --rate 200 --duration 20s --mix push=0.8,multicast=0.2 --units a,b,c
 #
@@ -19,13 +21,22 @@
 #   --rate N           RATE          intents per second [1000; smoke 100]
 #   --duration D       DURATION      k6 arrival phase [60s; smoke 10s]
 #   --bots N           BOTS          bots, devstack.BotID(0..N-1) [20]
-#   --pods N           PODS          dispatcher pods [2]
+#   --pods N           PODS          dispatcher pods [2; --cluster 3]
 #   --batch N          BATCH         intents per batched request [20]
 #   --single-share F   SINGLE_SHARE  share of intents posted one per request [0.2]
 #   --mix S            ENDPOINT_MIX  endpoint weights [push=0.9,multicast=0.1]
 #   --units S          UNITS         unit names, comma-separated ("" for none) [k6_load]
 #   --multicast-to N   MULTICAST_TO  recipients per multicast [3]
 #   --verify-timeout D VERIFY_TIMEOUT  wait for outcomes at most [3m]
+#   --cluster          CLUSTER=1     docker-compose's topology without containers: a 3-node
+#                                    JetStream cluster from config/nats/ (R3 streams), pods
+#                                    configured by config/compose/dispatcher.yaml and .env,
+#                                    linesim by config/compose/linesim.yaml (PODS default 3,
+#                                    BOTS at most 20); nats-server is built from its Go module
+#   --settle D         SETTLE        wait after the last pod is ready, so partition ownership
+#                                    settles before the load [10s with 2+ pods, else 0s]
+#   --up                             start the stack, print its addresses and wait for Ctrl-C
+#                                    or SIGTERM (no k6, no verify): for k6 or verify by hand
 #   --keep             KEEP_WORK=1   keep the work directory (logs, configs, JetStream store)
 #   K6_VERSION [v1.8.1], K6 (a k6 binary to use), WORK_DIR (default: a new temp dir),
 #   BASE_PORT [24200]: ports are taken from here upwards, skipping busy ones.
@@ -39,8 +50,10 @@ BOT_HEADER=X-Line-Bot-Id
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 SMOKE=0
+UP=0
+CLUSTER=${CLUSTER:-0}
 KEEP_WORK=${KEEP_WORK:-0}
-ARG_RATE="" ARG_DURATION="" ARG_BOTS="" ARG_PODS="" ARG_BATCH="" ARG_SHARE="" ARG_MIX="" ARG_UNITS="" ARG_MTO="" ARG_VT=""
+ARG_RATE="" ARG_DURATION="" ARG_BOTS="" ARG_PODS="" ARG_BATCH="" ARG_SHARE="" ARG_MIX="" ARG_UNITS="" ARG_MTO="" ARG_VT="" ARG_SETTLE=""
 ARG_UNITS_SET=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -55,6 +68,9 @@ while [ $# -gt 0 ]; do
     --units) ARG_UNITS=${2-}; ARG_UNITS_SET=1; shift ;;
     --multicast-to) ARG_MTO=${2:?--multicast-to needs a value}; shift ;;
     --verify-timeout) ARG_VT=${2:?--verify-timeout needs a value}; shift ;;
+    --cluster) CLUSTER=1 ;;
+    --up) UP=1 ;;
+    --settle) ARG_SETTLE=${2:?--settle needs a value}; shift ;;
     --keep) KEEP_WORK=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "loadtest: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -70,7 +86,8 @@ fi
 RATE=${ARG_RATE:-${RATE:-$def_rate}}
 DURATION=${ARG_DURATION:-${DURATION:-$def_duration}}
 BOTS=${ARG_BOTS:-${BOTS:-20}}
-PODS=${ARG_PODS:-${PODS:-2}}
+if [ "$CLUSTER" = 1 ]; then def_pods=3; else def_pods=2; fi
+PODS=${ARG_PODS:-${PODS:-$def_pods}}
 BATCH=${ARG_BATCH:-${BATCH:-20}}
 SINGLE_SHARE=${ARG_SHARE:-${SINGLE_SHARE:-0.2}}
 ENDPOINT_MIX=${ARG_MIX:-${ENDPOINT_MIX:-push=0.9,multicast=0.1}}
@@ -78,12 +95,20 @@ if [ "$ARG_UNITS_SET" = 1 ]; then UNITS=$ARG_UNITS; else UNITS=${UNITS-k6_load};
 MULTICAST_TO=${ARG_MTO:-${MULTICAST_TO:-3}}
 VERIFY_TIMEOUT=${ARG_VT:-${VERIFY_TIMEOUT:-3m}}
 BASE_PORT=${BASE_PORT:-24200}
+if [ "$PODS" -gt 1 ] 2>/dev/null; then def_settle=10s; else def_settle=0s; fi
+SETTLE=${ARG_SETTLE:-${SETTLE:-$def_settle}}
 
 for v in RATE BOTS PODS BATCH MULTICAST_TO; do
   if ! [[ ${!v} =~ ^[0-9]+$ ]] || [ "${!v}" -lt 1 ]; then
     echo "loadtest: $v must be a positive integer, got '${!v}'" >&2; exit 2
   fi
 done
+if [ "$CLUSTER" = 1 ] && [ "$BOTS" -gt 20 ]; then
+  echo "loadtest: --cluster uses config/compose/linesim.yaml, which attaches 20 bots; BOTS=$BOTS" >&2; exit 2
+fi
+if ! [[ $SETTLE =~ ^[0-9]+s$ ]]; then
+  echo "loadtest: SETTLE must be whole seconds like 5s, got '$SETTLE'" >&2; exit 2
+fi
 if ! [[ $DURATION =~ ^[0-9]+(ms|s|m|h)$ ]]; then
   echo "loadtest: DURATION must look like 10s, 2m; got '$DURATION'" >&2; exit 2
 fi
@@ -92,27 +117,6 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 log() { printf '[loadtest %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-
-# --- k6 ----------------------------------------------------------------------
-k6_at_version() { [ -x "$1" ] && "$1" version 2>/dev/null | grep -q "k6 ${K6_VERSION}\b"; }
-
-ensure_k6() {
-  if [ -n "${K6:-}" ]; then
-    k6_at_version "$K6" || { echo "loadtest: K6=$K6 is not k6 $K6_VERSION" >&2; exit 2; }
-    return
-  fi
-  local gobin
-  gobin=$(go env GOBIN)
-  [ -n "$gobin" ] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
-  local onpath
-  onpath=$(command -v k6 || true)
-  if [ -n "$onpath" ] && k6_at_version "$onpath"; then K6=$onpath; return; fi
-  if k6_at_version "$gobin/k6"; then K6=$gobin/k6; return; fi
-  log "installing k6 $K6_VERSION with go install (builds from the Go module; takes a few minutes on 2 cores)"
-  (cd / && GOFLAGS=-buildvcs=false go install "go.k6.io/k6@${K6_VERSION}")
-  k6_at_version "$gobin/k6" || { echo "loadtest: go install did not produce k6 $K6_VERSION in $gobin" >&2; exit 1; }
-  K6=$gobin/k6
-}
 
 # --- ports ---------------------------------------------------------------------
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -181,7 +185,7 @@ cleanup() {
   exit "$STATUS"
 }
 trap cleanup EXIT
-trap 'STATUS=130; exit 130' INT TERM
+trap 'if [ "$UP" = 1 ]; then STATUS=0; exit 0; fi; STATUS=130; exit 130' INT TERM
 
 wait_http() { # name url timeout-seconds pid
   local name=$1 url=$2 secs=$3 pid=$4 n
@@ -196,7 +200,7 @@ wait_http() { # name url timeout-seconds pid
 
 # --- run -----------------------------------------------------------------------
 command -v curl >/dev/null || { echo "loadtest: curl is required" >&2; exit 2; }
-ensure_k6
+K6=$(K6_VERSION=$K6_VERSION scripts/install-k6.sh)
 log "k6: $K6 ($("$K6" version | head -n1))"
 
 WORK=${WORK_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/linedispatch-k6.XXXXXX")}
@@ -204,6 +208,10 @@ mkdir -p "$WORK/bin" "$WORK/logs" "$WORK/config"
 BIN=$WORK/bin
 log "building dispatcher, linesim, producer and verify into $BIN"
 GOFLAGS=${GOFLAGS:--buildvcs=false} go build -o "$BIN/" ./cmd/dispatcher ./cmd/linesim ./cmd/producer ./loadtest/verify
+if [ "$CLUSTER" = 1 ]; then
+  # nats-server at the version go.mod requires, from the module cache.
+  GOFLAGS=${GOFLAGS:--buildvcs=false} go build -o "$BIN/nats-server" github.com/nats-io/nats-server/v2
+fi
 
 BOT_LIST=""
 for ((i = 0; i < BOTS; i++)); do
@@ -213,32 +221,86 @@ done
 
 take_port; SIM_PORT=$TAKEN
 take_port; SIM_ADMIN_PORT=$TAKEN
-take_port; NATS_PORT=$TAKEN
 take_port; GW_PORT=$TAKEN
 POD_PORTS=()
 for ((i = 0; i < PODS; i++)); do take_port; POD_PORTS+=("$TAKEN"); done
-NATS_URL=nats://127.0.0.1:$NATS_PORT
 SIM_URL=http://127.0.0.1:$SIM_PORT
 SIM_ADMIN=http://127.0.0.1:$SIM_ADMIN_PORT
 GW_URL=http://127.0.0.1:$GW_PORT
 
-start linesim "$WORK/logs/linesim.log" "$BIN/linesim" \
-  --addr "127.0.0.1:$SIM_PORT" --admin-addr "127.0.0.1:$SIM_ADMIN_PORT" \
-  --channel "$CHANNEL:0123456789abcdef0123456789abcdef:$BOT_LIST" \
-  --static-token "$TOKEN" --bot-header "$BOT_HEADER" --log-level warn
+if [ "$CLUSTER" = 1 ]; then
+  start linesim "$WORK/logs/linesim.log" "$BIN/linesim" --config config/compose/linesim.yaml \
+    --addr "127.0.0.1:$SIM_PORT" --admin-addr "127.0.0.1:$SIM_ADMIN_PORT" --log-level warn
+else
+  start linesim "$WORK/logs/linesim.log" "$BIN/linesim" \
+    --addr "127.0.0.1:$SIM_PORT" --admin-addr "127.0.0.1:$SIM_ADMIN_PORT" \
+    --channel "$CHANNEL:0123456789abcdef0123456789abcdef:$BOT_LIST" \
+    --static-token "$TOKEN" --bot-header "$BOT_HEADER" --log-level warn
+fi
 wait_http linesim "$SIM_ADMIN/healthz" 30 "${PIDS[-1]}"
 
-# Pod 0 runs the embedded NATS JetStream (nats.url empty); the others join it.
+if [ "$CLUSTER" = 1 ]; then
+  # docker-compose's NATS cluster on loopback: config/nats/cluster.conf with
+  # the container addresses replaced by local ports and directories.
+  NC=() NM=() NR=() NPID=()
+  for n in 1 2 3; do
+    take_port; NC[n]=$TAKEN
+    take_port; NM[n]=$TAKEN
+    take_port; NR[n]=$TAKEN
+  done
+  NATS_URL=nats://127.0.0.1:${NC[1]},nats://127.0.0.1:${NC[2]},nats://127.0.0.1:${NC[3]}
+  for n in 1 2 3; do
+    sed -e "s|0.0.0.0:4222|127.0.0.1:${NC[n]}|" -e "s|0.0.0.0:8222|127.0.0.1:${NM[n]}|" \
+      -e "s|0.0.0.0:6222|127.0.0.1:${NR[n]}|" -e "s|/data/jetstream|$WORK/nats-$n|" \
+      -e "s|nats-route://nats-1:6222|nats-route://127.0.0.1:${NR[1]}|" \
+      -e "s|nats-route://nats-2:6222|nats-route://127.0.0.1:${NR[2]}|" \
+      -e "s|nats-route://nats-3:6222|nats-route://127.0.0.1:${NR[3]}|" \
+      config/nats/cluster.conf >"$WORK/config/cluster-$n.conf"
+    sed -e "s|include ./cluster.conf|include ./cluster-$n.conf|" "config/nats/nats-$n.conf" >"$WORK/config/nats-$n.conf"
+    if grep -Eq '0\.0\.0\.0|nats-[123]:|/data/' "$WORK/config/cluster-$n.conf" || ! grep -q "cluster-$n.conf" "$WORK/config/nats-$n.conf"; then
+      echo "loadtest: config/nats/ changed shape; update the substitutions of --cluster" >&2
+      exit 1
+    fi
+    start "nats-$n" "$WORK/logs/nats-$n.log" "$BIN/nats-server" --config "$WORK/config/nats-$n.conf"
+    NPID[n]=${PIDS[-1]}
+  done
+  for n in 1 2 3; do
+    wait_http "nats-$n" "http://127.0.0.1:${NM[n]}/healthz" 60 "${NPID[n]}"
+  done
+  # The dispatchers' environment file of docker-compose.yml (channel credentials).
+  set -a
+  # shellcheck disable=SC1091
+  . config/compose/dispatcher.env
+  set +a
+  export LINEDISPATCH_NATS_URL=$NATS_URL LINEDISPATCH_LINE_BASE_URL=$SIM_URL
+else
+  take_port; NATS_PORT=$TAKEN
+  NATS_URL=nats://127.0.0.1:$NATS_PORT
+fi
+
+# Pods. Default: pod 0 runs the embedded NATS JetStream (nats.url empty) and
+# the others join it. --cluster: every pod reads config/compose/dispatcher.yaml
+# (NATS, LINE URL and HTTP address from the environment, as in
+# docker-compose), with its pod name set (each container's host name differs).
 for ((i = 0; i < PODS; i++)); do
   cfg=$WORK/config/pod-$i.yaml
-  if [ "$i" = 0 ]; then
-    nats_section="  url: \"\"
+  if [ "$CLUSTER" = 1 ]; then
+    sed -e "s|^  # pod: .*|  pod: k6-pod-$i|" config/compose/dispatcher.yaml >"$cfg"
+    if ! grep -q "^  pod: k6-pod-$i" "$cfg"; then
+      echo "loadtest: no '  # pod:' line in config/compose/dispatcher.yaml to set the pod name on" >&2
+      exit 1
+    fi
+    LINEDISPATCH_HTTP_ADDR=127.0.0.1:${POD_PORTS[$i]} \
+      start "dispatcher k6-pod-$i" "$WORK/logs/pod-$i.log" "$BIN/dispatcher" run --config "$cfg"
+  else
+    if [ "$i" = 0 ]; then
+      nats_section="  url: \"\"
   dataDir: $WORK/nats
   listen: 127.0.0.1:$NATS_PORT"
-  else
-    nats_section="  url: $NATS_URL"
-  fi
-  cat >"$cfg" <<EOF
+    else
+      nats_section="  url: $NATS_URL"
+    fi
+    cat >"$cfg" <<EOF
 # generated by scripts/loadtest.sh
 log:
   level: warn
@@ -255,7 +317,8 @@ line:
 dispatch:
   pod: k6-pod-$i
 EOF
-  start "dispatcher k6-pod-$i" "$WORK/logs/pod-$i.log" "$BIN/dispatcher" run --config "$cfg"
+    start "dispatcher k6-pod-$i" "$WORK/logs/pod-$i.log" "$BIN/dispatcher" run --config "$cfg"
+  fi
   wait_http "dispatcher k6-pod-$i" "http://127.0.0.1:${POD_PORTS[$i]}/readyz" 60 "${PIDS[-1]}"
 done
 
@@ -263,8 +326,27 @@ start gateway "$WORK/logs/gateway.log" "$BIN/producer" serve \
   --nats-url "$NATS_URL" --addr "127.0.0.1:$GW_PORT" --log-level warn
 wait_http gateway "$GW_URL/healthz" 30 "${PIDS[-1]}"
 
+if [ "$UP" = 1 ]; then
+  log "stack up (Ctrl-C stops it); work directory $WORK"
+  cat <<EOF
+GATEWAY_URL=$GW_URL
+NATS_URL=$NATS_URL
+LINESIM_URL=$SIM_URL
+LINESIM_ADMIN=$SIM_ADMIN
+DISPATCHER_HTTP=$(for p in "${POD_PORTS[@]}"; do printf 'http://127.0.0.1:%s ' "$p"; done)
+BIN=$BIN
+EOF
+  STATUS=0
+  while :; do sleep 1; done
+fi
+if [ "${SETTLE%s}" -gt 0 ]; then
+  log "waiting $SETTLE for partition ownership to settle over $PODS pods"
+  sleep "${SETTLE%s}"
+fi
+
 RUN_ID=${RUN_ID:-k6-$(date -u +%Y%m%dT%H%M%SZ)-$$}
 log "stack up: linesim $SIM_URL (admin $SIM_ADMIN), NATS $NATS_URL, $PODS pod(s), gateway $GW_URL"
+[ "$CLUSTER" = 0 ] || log "cluster mode: 3 JetStream servers (R3 streams); configs from config/nats and config/compose"
 log "k6: run $RUN_ID, $RATE intents/s for $DURATION over $BOTS bots, mix $ENDPOINT_MIX, batch $BATCH, single share $SINGLE_SHARE, units '${UNITS}'"
 
 k6_flags=(run --no-usage-report --summary-export "$WORK/k6-summary.json")

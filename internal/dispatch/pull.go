@@ -42,10 +42,14 @@ func (e *Engine) consumerConfig(p int) jetstream.ConsumerConfig {
 }
 
 // pull feeds partition p's intents to the scheduler while the pod has room.
+// A pull request holds the credits it asks for until it returns, so an idle
+// partition asks for one intent at a time: 64 idle pullers parking a full
+// batch each would hold most of the pod's budget away from the hot one. The
+// batch doubles while pulls come back full.
 func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
-	failures := 0
+	failures, want := 0, 1
 	for ctx.Err() == nil {
-		n := e.acquire(ctx, e.cfg.FetchBatch)
+		n := e.acquire(ctx, want)
 		if n == 0 {
 			return
 		}
@@ -64,6 +68,12 @@ func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
 		}
 		cancel()
 		e.release(n - got)
+		switch {
+		case got == n:
+			want = min(2*n, e.cfg.FetchBatch)
+		default:
+			want = max(1, min(2*got, e.cfg.FetchBatch))
+		}
 		if err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			failures++
 			e.log.Warn().Err(err).Int("partition", p).Msg("pull failed")

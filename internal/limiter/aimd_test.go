@@ -8,7 +8,7 @@ import (
 
 func TestThrottledDecreasesToFloorWithCooldown(t *testing.T) {
 	// Recovery is slowed to an hour so only decreases show here.
-	l := newLimiter(t, "2000/1s", Config{AIMD: AIMDConfig{RecoverEvery: time.Hour}})
+	l := newLimiter(t, "2000/1s", Config{Safety: 0.99, AIMD: AIMDConfig{Decrease: 0.5, RecoverEvery: time.Hour}})
 	full := l.Rate()
 	if full != 1980 {
 		t.Fatalf("configured rate = %v, want 1980 (0.99 × 2000/s)", full)
@@ -34,7 +34,7 @@ func TestThrottledDecreasesToFloorWithCooldown(t *testing.T) {
 }
 
 func TestThrottledRecoversAdditivelyToConfiguredRate(t *testing.T) {
-	l := newLimiter(t, "2000/1s", Config{AIMD: AIMDConfig{Decrease: 0.1, Cooldown: time.Nanosecond}})
+	l := newLimiter(t, "2000/1s", Config{Safety: 0.99, AIMD: AIMDConfig{Decrease: 0.1, Cooldown: time.Nanosecond}})
 	l.Throttled(epoch) // 0.99 × 0.1 = 0.099 of the limit
 	if got, want := l.Rate(), 0.099*2000; math.Abs(got-want) > 1e-9 {
 		t.Fatalf("after 429: rate %v, want %v", got, want)
@@ -63,7 +63,7 @@ func TestThrottledRecoversAdditivelyToConfiguredRate(t *testing.T) {
 // A backlogged lane sends at the lowered rate right after the 429, with no
 // saved-up burst, and is back to ≥ 98 % once recovered.
 func TestThrottledPacesBacklog(t *testing.T) {
-	l := newLimiter(t, "2000/1s", Config{})
+	l := newLimiter(t, "2000/1s", Config{Safety: 0.99, Burst: 11, AIMD: AIMDConfig{Decrease: 0.5}})
 	// Idle lane: its bucket is full (11 tokens).
 	l.Throttled(epoch)
 	if ok, wait := l.Reserve(epoch); ok || wait < time.Second/990 {

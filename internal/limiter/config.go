@@ -9,16 +9,20 @@ import (
 
 // Defaults. Zero fields of Config and AIMDConfig take these values.
 const (
-	// DefaultSafety paces a lane at 99 % of its limit: the backlog drains at
-	// 0.99 × limit (≥ 98 % promised) and the remaining 1 % is headroom that
-	// absorbs scheduler lateness and receiver-side jitter (see DefaultBurst
-	// and Limiter.JitterBudget).
-	DefaultSafety = 0.99
+	// DefaultSafety paces a lane at 98.5 % of its limit: the backlog drains
+	// at 0.985 × limit (≥ 98 % promised), and the remaining 1.5 % of the
+	// period is the default Guard: arrival jitter at LINE of up to 15 ms per
+	// second of period cannot push a window over the limit.
+	DefaultSafety = 0.985
 	// MaxDefaultBurst caps the derived burst: more than 20 back-to-back sends
 	// only bunch requests at LINE.
 	MaxDefaultBurst = 20
-	// DefaultDecrease multiplies the pacing rate on a 429 (classic AIMD ½).
-	DefaultDecrease = 0.5
+	// DefaultDecrease multiplies the pacing rate on a 429. Classic AIMD
+	// halves; a lane that shares nothing with another sender gets a 429 only
+	// from a jitter spike, and halving then cost ~20 % of a drain's
+	// utilisation in the scenario runner, so the default backs off by a
+	// quarter and lets a repeated 429 (after the cooldown) go further.
+	DefaultDecrease = 0.75
 	// DefaultMinFraction is the floor of the pacing rate, as a fraction of the
 	// limit: a throttled lane keeps trickling so it notices recovery.
 	DefaultMinFraction = 0.05
@@ -36,6 +40,12 @@ type Config struct {
 	Safety float64 `yaml:"safety" json:"safety,omitempty"`
 	// Burst is the pacer's bucket size, in [1, Count]. Default DefaultBurst.
 	Burst int `yaml:"burst" json:"burst,omitempty"`
+	// Guard widens the window log: at most Count sends in any Period + Guard
+	// at the sender, so LINE sees at most Count in any Period as long as the
+	// requests' delays to LINE vary by less than Guard (goroutine scheduling,
+	// connection reuse, the network). Default (1 − Safety) × Period, which the
+	// pacing rate leaves free anyway: 15 ms at 2,000/1s, 54 s at 60/1h.
+	Guard time.Duration `yaml:"guard" json:"guard,omitempty"`
 	// AIMD governs the reaction to LINE's 429 (not the monthly quota).
 	AIMD AIMDConfig `yaml:"aimd" json:"aimd,omitzero"`
 }
@@ -71,27 +81,24 @@ type AIMDConfig struct {
 
 // DefaultBurst is the pacer burst used when Config.Burst is zero.
 //
-// The pacer leaves H = (1 − safety) × Count sends per period unused. That
-// headroom is spent on two things that both need it:
-//   - burst above 1 lets a scheduler that wakes late catch up without losing
-//     throughput: it tolerates lateness of (Burst − 1)/rate;
-//   - receiver-side jitter: LINE still sees ≤ Count in every window while
-//     arrival delays vary by less than (H + 1 − Burst)/rate (JitterBudget).
-//
-// The default splits H evenly: Burst = 1 + ⌊H/2⌋, capped at MaxDefaultBurst,
-// and always 1 for periods of a minute or more (hour-scale limits are spaced
-// evenly; a scheduler's milliseconds of lateness are nothing against a
-// one-minute gap). With safety 0.99: 2000/1s → 11 (≈ 5 ms for each use),
-// 200/1s → 2 (≈ 5 ms each), 60/1h → 1 (jitter budget ≈ 36 s).
-// Count/100 (burst 20 at 2000/1s) would spend the whole headroom on the
-// burst and leave LINE no room for jitter.
-func DefaultBurst(l Limit, safety float64) int {
+// Burst above 1 lets a scheduler that wakes late catch up without losing
+// throughput: it tolerates lateness of (Burst − 1)/rate. Arrival jitter is
+// the Guard's business (the window log), so the burst need not share the
+// headroom with it: Burst = Count/100, at least 1, capped at
+// MaxDefaultBurst, and always 1 for periods of a minute or more (hour-scale
+// limits are spaced evenly; a scheduler's milliseconds of lateness are
+// nothing against a one-minute gap). 2000/1s → 20 (10 ms of lateness),
+// 200/1s → 2, 60/1h → 1.
+func DefaultBurst(l Limit, _ float64) int {
 	if l.Period >= time.Minute {
 		return 1
 	}
-	headroom := (1 - safety) * float64(l.Count)
-	b := 1 + int(math.Floor(headroom/2+1e-9))
-	return max(1, min(b, MaxDefaultBurst, l.Count))
+	return max(1, min(l.Count/100, MaxDefaultBurst, l.Count))
+}
+
+// DefaultGuard is the window-log guard used when Config.Guard is zero.
+func DefaultGuard(l Limit, safety float64) time.Duration {
+	return time.Duration(math.Round((1 - safety) * float64(l.Period)))
 }
 
 // Validate checks the fields that do not depend on the limit; zero fields are
@@ -118,6 +125,12 @@ func (c Config) resolve(l Limit) (Config, error) {
 	}
 	if c.Burst < 1 || c.Burst > l.Count {
 		return Config{}, fmt.Errorf("limiter: burst %d must be in [1, %d] for limit %s", c.Burst, l.Count, l)
+	}
+	if c.Guard == 0 {
+		c.Guard = DefaultGuard(l, c.Safety)
+	}
+	if c.Guard < 0 || c.Guard > l.Period {
+		return Config{}, fmt.Errorf("limiter: guard %v must be in [0, %v] for limit %s", c.Guard, l.Period, l)
 	}
 	a := &c.AIMD
 	if a.Decrease == 0 {

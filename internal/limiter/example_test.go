@@ -10,7 +10,7 @@ import (
 
 // A scheduler loop on a simulated clock: the lane drains a backlog of
 // broadcasts at 60/1h, played 1000× faster with Table.Scaled. Sends come
-// one interval apart (3.6 s / 59.4 ≈ 60.6 ms), never bunched.
+// one interval apart (3.6 s / 59.1 ≈ 60.9 ms), never bunched.
 func Example() {
 	limits := limiter.DefaultTable().Scaled(0.001)
 	lane, err := limiter.New(limits.For(intent.Broadcast), limiter.Config{})
@@ -32,9 +32,9 @@ func Example() {
 	// Output:
 	// send 1 at +0s
 	// send 2 at +61ms
-	// send 3 at +121ms
-	// send 4 at +182ms
-	// limit 60/3600ms pacing at 16.5 req/s
+	// send 3 at +122ms
+	// send 4 at +183ms
+	// limit 60/3600ms pacing at 16.416666666666668 req/s
 }
 
 func ExampleParseTable() {

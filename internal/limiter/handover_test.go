@@ -95,7 +95,7 @@ func TestSnapshotStripsMonotonicClock(t *testing.T) {
 }
 
 func TestRestoreMergesAndSpaces(t *testing.T) {
-	l := newLimiter(t, "4/1s", Config{})
+	l := newLimiter(t, "4/1s", Config{Guard: time.Nanosecond})
 	if ok, _ := l.Reserve(epoch); !ok {
 		t.Fatal("first Reserve refused")
 	}
@@ -107,10 +107,10 @@ func TestRestoreMergesAndSpaces(t *testing.T) {
 		epoch.Add(200 * time.Millisecond),
 	})
 	// Window (t−1s, t] holds four sends (0, 100, 200, 300 ms) until t > 1 s.
-	if ok, wait := l.Reserve(epoch.Add(999 * time.Millisecond)); ok || wait != time.Millisecond {
+	if ok, wait := l.Reserve(epoch.Add(999 * time.Millisecond)); ok || wait != time.Millisecond+time.Nanosecond {
 		t.Errorf("Reserve(+999ms) = %v, %v; want refused for 1ms", ok, wait)
 	}
-	if ok, _ := l.Reserve(epoch.Add(time.Second)); !ok {
+	if ok, _ := l.Reserve(epoch.Add(time.Second + time.Nanosecond)); !ok {
 		t.Errorf("Reserve(+1s) refused although the send at 0 left the window")
 	}
 	if got := len(l.Snapshot()); got != 4 {
@@ -119,7 +119,7 @@ func TestRestoreMergesAndSpaces(t *testing.T) {
 }
 
 func TestRestorePacesAfterTheLastRestoredSend(t *testing.T) {
-	l := newLimiter(t, "2000/1s", Config{}) // burst 11
+	l := newLimiter(t, "2000/1s", Config{Safety: 0.99, Burst: 11})
 	l.Restore([]time.Time{epoch})
 	ok, wait := l.Reserve(epoch)
 	if ok {

@@ -44,7 +44,7 @@ func New(limit Limit, cfg Config) (*Limiter, error) {
 	l := &Limiter{
 		limit: limit,
 		cfg:   c,
-		log:   newWindow(limit),
+		log:   window{count: limit.Count, period: limit.Period + c.Guard},
 		aimd:  aimdState{fraction: c.Safety},
 	}
 	// A new pacer starts with a full bucket: a fresh lane may send Burst at
@@ -161,22 +161,22 @@ func (l *Limiter) Rate() float64 {
 // JitterBudget is the receiver-side jitter the configuration absorbs: as long
 // as every request reaches LINE after a delay within [d, d+JitterBudget) for
 // some d, LINE sees at most Count in every window of Period, even though the
-// network squeezed the spacing. It holds at the configured rate (AIMD only
-// lowers the rate, which widens it), and is zero when the headroom is spent
-// (Safety 1, or a large Burst).
+// network squeezed the spacing.
 //
-// Derivation: the pacer admits at most Burst + rate × L sends in any window of
-// length L; a window of Period at LINE sees sends from a window of Period +
-// jitter at the sender, so jitter J is safe iff Burst + rate × (Period + J) <
-// Count + 1.
+// Derivation: a window of Period at LINE holds sends from a window of Period
+// + jitter at the sender. The window log admits at most Count in any window
+// of Period + Guard, so jitter below Guard is safe whatever the pacer does;
+// the pacer may add more (Burst + rate × (Period + J) < Count + 1), and the
+// larger of the two bounds holds.
 func (l *Limiter) JitterBudget() time.Duration {
 	r := l.rateFor(l.cfg.Safety)
 	sec := float64(l.limit.Count+1-l.cfg.Burst)/float64(r) - l.limit.Period.Seconds()
 	ns := math.Floor(sec*1e9) - 1 // strictly below the bound
-	if ns <= 0 {
-		return 0
+	pacer := time.Duration(0)
+	if ns > 0 {
+		pacer = time.Duration(min(ns, math.MaxInt64/2))
 	}
-	return time.Duration(min(ns, math.MaxInt64/2))
+	return max(l.cfg.Guard, pacer)
 }
 
 // Idle reports whether the limiter holds no state that matters at now: no

@@ -16,16 +16,16 @@ func TestNewDefaults(t *testing.T) {
 		limit     string
 		burst     int
 		rate      float64
-		jitterMin time.Duration // JitterBudget lies in [jitterMin, jitterMin + 1 ms)
+		guard     time.Duration // the default guard; JitterBudget is at least that
 	}{
-		{"2000/1s", 11, 1980, 5 * time.Millisecond},
-		{"200/1s", 2, 198, 5 * time.Millisecond},
-		{"60/1h", 1, 0.0165, 36363 * time.Millisecond},
-		{"3/1h", 1, 2.97 / 3600, 36363 * time.Millisecond},
-		{"5/200ms", 1, 24.75, 2 * time.Millisecond},
-		{"60/3600ms", 1, 16.5, 36 * time.Millisecond},
-		{"100000/1s", MaxDefaultBurst, 99000, 9 * time.Millisecond},
-		{"1/1s", 1, 0.99, 10 * time.Millisecond},
+		{"2000/1s", 20, 1970, 15 * time.Millisecond},
+		{"200/1s", 2, 197, 15 * time.Millisecond},
+		{"60/1h", 1, 0.985 * 60 / 3600, 54 * time.Second},
+		{"3/1h", 1, 2.955 / 3600, 54 * time.Second},
+		{"5/200ms", 1, 24.625, 3 * time.Millisecond},
+		{"60/3600ms", 1, 16.416666666666668, 54 * time.Millisecond},
+		{"100000/1s", MaxDefaultBurst, 98500, 15 * time.Millisecond},
+		{"1/1s", 1, 0.985, 15 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.limit, func(t *testing.T) {
@@ -37,11 +37,14 @@ func TestNewDefaults(t *testing.T) {
 			if math.Abs(l.Rate()-tt.rate) > 1e-9*tt.rate {
 				t.Errorf("rate %v, want %v", l.Rate(), tt.rate)
 			}
-			if j := l.JitterBudget(); j < tt.jitterMin || j >= tt.jitterMin+time.Millisecond {
-				t.Errorf("jitter budget %v, want in [%v, %v)", j, tt.jitterMin, tt.jitterMin+time.Millisecond)
+			if c.Guard != tt.guard {
+				t.Errorf("guard %v, want %v", c.Guard, tt.guard)
+			}
+			if j := l.JitterBudget(); j < tt.guard {
+				t.Errorf("jitter budget %v, want at least the guard %v", j, tt.guard)
 			}
 			a, p := c.AIMD, l.Limit().Period
-			if a.Decrease != 0.5 || a.MinFraction != 0.05 || a.RecoverStep != 0.05 || a.RecoverEvery != p || a.Cooldown != p {
+			if a.Decrease != DefaultDecrease || a.MinFraction != 0.05 || a.RecoverStep != 0.05 || a.RecoverEvery != p || a.Cooldown != p {
 				t.Errorf("AIMD defaults %+v", a)
 			}
 		})
@@ -77,12 +80,13 @@ func TestNewRejects(t *testing.T) {
 	}
 }
 
-func TestJitterBudgetZeroWithoutHeadroom(t *testing.T) {
+func TestJitterBudgetWithoutHeadroom(t *testing.T) {
 	if j := newLimiter(t, "2000/1s", Config{Safety: 1}).JitterBudget(); j != 0 {
 		t.Errorf("safety 1: jitter budget %v, want 0", j)
 	}
-	if j := newLimiter(t, "2000/1s", Config{Burst: 21}).JitterBudget(); j != 0 {
-		t.Errorf("burst spending all headroom: jitter budget %v, want 0", j)
+	l := newLimiter(t, "2000/1s", Config{Burst: 200})
+	if j := l.JitterBudget(); j != l.Config().Guard {
+		t.Errorf("burst spending the pacer's headroom: jitter budget %v, want the guard %v", j, l.Config().Guard)
 	}
 }
 
@@ -215,10 +219,14 @@ func TestIdle(t *testing.T) {
 	if l.Idle(epoch.Add(999 * time.Millisecond)) {
 		t.Error("idle with a send in the window")
 	}
-	if !l.Idle(epoch.Add(time.Second)) {
-		t.Error("not idle a period after the last send")
+	if l.Idle(epoch.Add(time.Second)) {
+		t.Error("idle a period after the last send, but within the guard")
 	}
-	l.Throttled(epoch.Add(time.Second))
+	idle := epoch.Add(time.Second + l.Config().Guard)
+	if !l.Idle(idle) {
+		t.Error("not idle a period and a guard after the last send")
+	}
+	l.Throttled(idle)
 	if l.Idle(epoch.Add(5 * time.Second)) {
 		t.Error("idle while the rate is still lowered by a 429")
 	}

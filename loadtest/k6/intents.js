@@ -31,7 +31,7 @@
 //   NOT_AFTER     intent deadline from now, e.g. 30m; empty: the default 12 h []
 //   P95_MS, P99_MS  latency thresholds of accepted requests [500, 1500]
 //   MAX_ERROR_RATE  threshold on gateway errors (non-202 or transport) [0.001]
-//   PRE_VUS, MAX_VUS  VUs per scenario [max(20, requests/s x 0.5 s single, x 1 s batched), 400]
+//   PRE_VUS, MAX_VUS  VUs per scenario [max(20, requests/s x 1 s single, x 2 s batched), 400]
 //   MAX_DROPPED   share of planned iterations that may be dropped (no free VU) [0.002]
 //
 //   k6 run -e RATE=1000 -e DURATION=60s -e BOTS=20 --summary-export summary.json loadtest/k6/intents.js
@@ -213,7 +213,7 @@ if (singleRate > 0) {
     exec: 'single',
     ...arrival(singleRate),
     duration: DURATION,
-    preAllocatedVUs: preVUs(singleRate, 0.5),
+    preAllocatedVUs: preVUs(singleRate, 1),
     maxVUs: MAX_VUS,
     gracefulStop: '30s',
   };
@@ -224,7 +224,7 @@ if (batchedRate > 0) {
     exec: 'batched',
     ...arrival(batchedRate),
     duration: DURATION,
-    preAllocatedVUs: preVUs(batchedRate, 1),
+    preAllocatedVUs: preVUs(batchedRate, 2),
     maxVUs: MAX_VUS,
     gracefulStop: '30s',
   };

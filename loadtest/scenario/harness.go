@@ -32,7 +32,7 @@ type Options struct {
 	Short bool
 	// Pods is the number of dispatcher processes. Default 1.
 	Pods int
-	// Bin is the dispatcher binary. Run builds ./cmd/dispatcher when empty.
+	// Bin is the dispatcher binary. Required: BuildDispatcher builds one.
 	Bin string
 	// WorkDir is where the run's temporary directory goes. Default os.TempDir().
 	WorkDir string

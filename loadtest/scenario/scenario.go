@@ -85,7 +85,9 @@ func Run(ctx context.Context, sc Scenario, opts Options) *Report {
 	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := sc.Run(rctx, h); err != nil {
+	err = sc.Run(rctx, h)
+	r.Published = h.Published()
+	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			err = fmt.Errorf("%w (scenario timeout %s)", err, timeout)
 		}

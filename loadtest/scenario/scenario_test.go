@@ -12,20 +12,28 @@ import (
 
 var (
 	binOnce sync.Once
+	binDir  string
 	binPath string
 	binErr  error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 // dispatcherBinary builds ./cmd/dispatcher once per test binary.
 func dispatcherBinary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "linedispatch-scenario-test-bin-")
-		if err != nil {
-			binErr = err
+		binDir, binErr = os.MkdirTemp("", "linedispatch-scenario-test-bin-")
+		if binErr != nil {
 			return
 		}
-		binPath, binErr = BuildDispatcher(context.Background(), dir)
+		binPath, binErr = BuildDispatcher(context.Background(), binDir)
 	})
 	if binErr != nil {
 		t.Fatal(binErr)

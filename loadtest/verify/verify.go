@@ -138,6 +138,7 @@ type SlowIntent struct {
 	Pod      string        `json:"pod"`
 	Attempts int           `json:"attempts"`
 	Latency  time.Duration `json:"latency"`
+	At       time.Time     `json:"at"` // when the outcome was decided
 }
 
 // EndpointPk is the busiest window seen for one endpoint over the run's bots.
@@ -160,6 +161,7 @@ type intentRec struct {
 	throttled int
 	latency   time.Duration
 	pod       string
+	at        time.Time
 }
 
 // collector folds outcome messages of one run.
@@ -196,7 +198,7 @@ func (c *collector) add(data []byte) {
 		return
 	}
 	r = &intentRec{n: 1, result: o.Result, reason: o.Reason, to: o.Labels[labelTo], seq: o.Labels[labelSeq],
-		bot: o.Bot, endpoint: o.Endpoint, attempts: o.Attempts, throttled: o.Throttled, pod: o.Pod}
+		bot: o.Bot, endpoint: o.Endpoint, attempts: o.Attempts, throttled: o.Throttled, pod: o.Pod, at: o.At}
 	if o.Result == outcome.Sent && !o.CreatedAt.IsZero() {
 		r.latency = o.At.Sub(o.CreatedAt)
 	}
@@ -342,7 +344,7 @@ func fold(rep *Report, col *collector, lrep *linesim.Report, o options) {
 		rep.ByPod[r.pod]++
 		if r.result == outcome.Sent && r.latency > slowLatency {
 			rep.Slow++
-			rep.Slowest = append(rep.Slowest, SlowIntent{ID: id, Seq: r.seq, Bot: r.bot, Endpoint: r.endpoint, Pod: r.pod, Attempts: r.attempts, Latency: r.latency})
+			rep.Slowest = append(rep.Slowest, SlowIntent{ID: id, Seq: r.seq, Bot: r.bot, Endpoint: r.endpoint, Pod: r.pod, Attempts: r.attempts, Latency: r.latency, At: r.at})
 		}
 		if r.n > 1 {
 			rep.OutcomeDuplicates += r.n - 1
@@ -576,7 +578,8 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "createdAt→LINE latency: p50 %s, p99 %s, max %s; over %s: %d; retried intents %d\n",
 		r.LatencyP50.Round(time.Millisecond), r.LatencyP99.Round(time.Millisecond), r.LatencyMax.Round(time.Millisecond), slowLatency, r.Slow, r.Retried)
 	for _, s := range r.Slowest {
-		fmt.Fprintf(w, "  slow: intent %s %s (bot %s, %s): %s, %d attempt(s), pod %s\n", s.ID, s.Seq, s.Bot, s.Endpoint, s.Latency.Round(time.Millisecond), s.Attempts, s.Pod)
+		fmt.Fprintf(w, "  slow: intent %s %s (bot %s, %s): %s, %d attempt(s), pod %s, sent %s\n",
+			s.ID, s.Seq, s.Bot, s.Endpoint, s.Latency.Round(time.Millisecond), s.Attempts, s.Pod, s.At.UTC().Format("15:04:05.000"))
 	}
 	pods := make([]string, 0, len(r.ByPod))
 	for p, n := range r.ByPod {
