@@ -13,10 +13,10 @@ import (
 
 func TestNewDefaults(t *testing.T) {
 	tests := []struct {
-		limit     string
-		burst     int
-		rate      float64
-		guard     time.Duration // the default guard; JitterBudget is at least that
+		limit string
+		burst int
+		rate  float64
+		guard time.Duration // the default guard; JitterBudget is at least that
 	}{
 		{"2000/1s", 20, 1970, 15 * time.Millisecond},
 		{"200/1s", 2, 197, 15 * time.Millisecond},
