@@ -16,8 +16,9 @@ import (
 	"github.com/linedispatch/linedispatch/internal/queue"
 )
 
-// fetchWait is how long one pull request waits for intents.
-const fetchWait = 2 * time.Second
+// fetchWait is how long one pull request waits for intents; it also bounds
+// how long a stopping puller takes to notice.
+const fetchWait = time.Second
 
 // ConsumerName is the durable consumer of partition p.
 func ConsumerName(p int) string { return fmt.Sprintf("intents-p%d", p) }
@@ -54,10 +55,11 @@ func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
 			return
 		}
 		e.metrics.held.Add(float64(n))
-		// The context (not FetchMaxWait, which excludes it) bounds the pull, so
-		// shutdown does not wait for an idle partition's pull to expire.
-		fctx, cancel := context.WithTimeout(ctx, fetchWait)
-		batch, err := c.Fetch(n, jetstream.FetchPriorityGroup(PriorityGroup), jetstream.FetchContext(fctx))
+		// The server expires the pull (FetchMaxWait): a client-side context
+		// that ends while the server is still delivering would drop those
+		// messages until their AckWait. Shutdown waits for it instead; what
+		// arrives then is handed back.
+		batch, err := c.Fetch(n, jetstream.FetchPriorityGroup(PriorityGroup), jetstream.FetchMaxWait(fetchWait))
 		got := 0
 		if err == nil {
 			for msg := range batch.Messages() {
@@ -66,7 +68,6 @@ func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
 			}
 			err = batch.Error()
 		}
-		cancel()
 		e.release(n - got)
 		switch {
 		case got == n:

@@ -34,7 +34,7 @@ func TestThrottledDecreasesToFloorWithCooldown(t *testing.T) {
 }
 
 func TestThrottledRecoversAdditivelyToConfiguredRate(t *testing.T) {
-	l := newLimiter(t, "2000/1s", Config{Safety: 0.99, AIMD: AIMDConfig{Decrease: 0.1, Cooldown: time.Nanosecond}})
+	l := newLimiter(t, "2000/1s", Config{Safety: 0.99, AIMD: AIMDConfig{Decrease: 0.1, RecoverStep: 0.05, Cooldown: time.Nanosecond}})
 	l.Throttled(epoch) // 0.99 × 0.1 = 0.099 of the limit
 	if got, want := l.Rate(), 0.099*2000; math.Abs(got-want) > 1e-9 {
 		t.Fatalf("after 429: rate %v, want %v", got, want)

@@ -18,8 +18,8 @@ func TestNewDefaults(t *testing.T) {
 		rate  float64
 		guard time.Duration // the default guard; JitterBudget is at least that
 	}{
-		{"2000/1s", 20, 1970, 15 * time.Millisecond},
-		{"200/1s", 2, 197, 15 * time.Millisecond},
+		{"2000/1s", 40, 1970, 15 * time.Millisecond},
+		{"200/1s", 4, 197, 15 * time.Millisecond},
 		{"60/1h", 1, 0.985 * 60 / 3600, 54 * time.Second},
 		{"3/1h", 1, 2.955 / 3600, 54 * time.Second},
 		{"5/200ms", 1, 24.625, 3 * time.Millisecond},
@@ -44,7 +44,7 @@ func TestNewDefaults(t *testing.T) {
 				t.Errorf("jitter budget %v, want at least the guard %v", j, tt.guard)
 			}
 			a, p := c.AIMD, l.Limit().Period
-			if a.Decrease != DefaultDecrease || a.MinFraction != 0.05 || a.RecoverStep != 0.05 || a.RecoverEvery != p || a.Cooldown != p {
+			if a.Decrease != DefaultDecrease || a.MinFraction != 0.05 || a.RecoverStep != DefaultRecoverStep || a.RecoverEvery != p || a.Cooldown != p {
 				t.Errorf("AIMD defaults %+v", a)
 			}
 		})
@@ -227,7 +227,7 @@ func TestIdle(t *testing.T) {
 		t.Error("not idle a period and a guard after the last send")
 	}
 	l.Throttled(idle)
-	if l.Idle(epoch.Add(5 * time.Second)) {
+	if l.Idle(idle.Add(2 * time.Second)) {
 		t.Error("idle while the rate is still lowered by a 429")
 	}
 }

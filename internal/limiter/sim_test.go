@@ -63,10 +63,11 @@ func driveTicked(l *Limiter, start, end time.Time, _ *rand.Rand) []time.Time {
 // lateness is how late driveJittered may wake: the scheduler slack the burst
 // covers ((Burst−1)/rate), or a hundredth of a percent of the period for
 // burst-1 limits, where any lateness is lost throughput by design.
-// lateness is how late the modelled scheduler may wake: half of what the
-// burst can absorb, so a backlogged lane keeps its pacing rate.
+// lateness is how late the modelled scheduler may wake on every single
+// wake-up (a pessimistic model: real timers are mostly punctual): a quarter
+// of what the burst can absorb, 5 ms at 2,000/1s.
 func lateness(l *Limiter) time.Duration {
-	slack := time.Duration(float64(l.Config().Burst-1) / l.Rate() * 1e9 / 2)
+	slack := time.Duration(float64(l.Config().Burst-1) / l.Rate() * 1e9 / 4)
 	return max(slack, l.Limit().Period/10000, 1)
 }
 

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -67,13 +68,32 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Conn, error) {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	c.NC, c.JS = nc, js
-	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := Provision(pctx, js, cfg); err != nil {
+	if err := provisionWithRetry(ctx, js, cfg, log); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// provisionWithRetry retries provisioning for a minute: a cluster that is
+// still electing its JetStream leader answers nothing for a while, and a pod
+// started with it should wait, not exit. A refused configuration is final.
+func provisionWithRetry(ctx context.Context, js jetstream.JetStream, cfg Config, log zerolog.Logger) error {
+	deadline := time.Now().Add(time.Minute)
+	for attempt := 1; ; attempt++ {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := Provision(pctx, js, cfg)
+		cancel()
+		if err == nil || errors.Is(err, ErrIncompatibleStream) || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		log.Warn().Err(err).Int("attempt", attempt).Msg("provisioning streams failed; retrying")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // URL is the client URL of the server in use (the embedded one's, if any).

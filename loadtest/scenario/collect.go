@@ -60,10 +60,11 @@ type Collected struct {
 	keys   map[KeyID]*keyAgg
 	allAt  []int64
 	allLat []int64
+	podAt  map[string][]int64 // accept times of sent outcomes per pod
 }
 
 func newCollected(ids idSpace, generated uint64) *Collected {
-	return &Collected{ids: ids, seen: make([]uint64, (generated+63)/64), Dead: map[string]int{}, ByPod: map[string]int{}, keys: map[KeyID]*keyAgg{}}
+	return &Collected{ids: ids, seen: make([]uint64, (generated+63)/64), Dead: map[string]int{}, ByPod: map[string]int{}, keys: map[KeyID]*keyAgg{}, podAt: map[string][]int64{}}
 }
 
 func (c *Collected) add(o *wireOutcome) {
@@ -99,6 +100,7 @@ func (c *Collected) add(o *wireOutcome) {
 		at := o.At.UnixNano()
 		ka.at = append(ka.at, at)
 		c.allAt = append(c.allAt, at)
+		c.podAt[o.Pod] = append(c.podAt[o.Pod], at)
 		if !o.CreatedAt.IsZero() {
 			l := at - o.CreatedAt.UnixNano()
 			ka.lat = append(ka.lat, l)
@@ -116,7 +118,17 @@ func (c *Collected) finish() {
 	for _, ka := range c.keys {
 		slices.Sort(ka.at)
 	}
+	for _, at := range c.podAt {
+		slices.Sort(at)
+	}
 }
+
+// AllAccepts returns the sorted accept times of every sent outcome (unix ns).
+func (c *Collected) AllAccepts() []int64 { return c.allAt }
+
+// PodAccepts returns the sorted accept times of the sent outcomes a pod
+// recorded (unix ns).
+func (c *Collected) PodAccepts(pod string) []int64 { return c.podAt[pod] }
 
 // Accepts returns the sorted accept times of a key (unix ns).
 func (c *Collected) Accepts(k KeyID) []int64 {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,8 +49,12 @@ type Options struct {
 	// Baseline forces the physical baseline on or off (nil: the scenario
 	// decides: always in steady, in the long variant of the others).
 	Baseline *bool
-	// NATS starts the JetStream deployment. Default Embedded().
+	// NATS starts the JetStream deployment. Default Embedded(). Scenarios
+	// marked Cluster use Cluster(NATSServer) instead.
 	NATS NATSFactory
+	// NATSServer is the nats-server binary of the cluster scenarios (see
+	// BuildNATSServer).
+	NATSServer string
 	// Partitions is the LINE_INTENTS partition count. Default DefaultPartitions.
 	Partitions int
 	// Timeout bounds the whole scenario. Default: the scenario's own.
@@ -113,7 +118,7 @@ type Harness struct {
 	cpuStart  time.Duration // runner CPU when the first pod started
 	named     map[KeyID]string
 	backlog   map[KeyID]bool
-	published int
+	published atomic.Int64
 	collected *Collected
 	closers   []func()
 	closeOnce sync.Once
@@ -254,6 +259,42 @@ func (h *Harness) StartPods(ctx context.Context, n int) error {
 	return nil
 }
 
+// StartPodsTogether adds n pods and starts them at once (in parallel), so
+// that they register within one ownership settle time and agree on their
+// first assignment. It returns the pods' indexes.
+func (h *Harness) StartPodsTogether(ctx context.Context, n int) ([]int, error) {
+	var idx []int
+	for i := 0; i < n; i++ {
+		p, err := h.AddPod()
+		if err != nil {
+			return nil, err
+		}
+		idx = append(idx, p.Index)
+	}
+	return idx, h.StartTogether(ctx, idx...)
+}
+
+// StartTogether starts the given (stopped) pods in parallel and waits until
+// every one serves /healthz.
+func (h *Harness) StartTogether(ctx context.Context, idx ...int) error {
+	start := time.Now()
+	if h.cpuStart == 0 {
+		h.cpuStart = selfCPU()
+	}
+	errs := make([]error, len(idx))
+	var wg sync.WaitGroup
+	for k, i := range idx {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[k] = h.Pods.Start(ctx, i) }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	h.Logf("%d pod(s) healthy in %s", len(idx), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
 // Senders is the dispatcher's sender pool size of one pod.
 func (h *Harness) Senders() int {
 	cfg, err := h.PodConfig("probe")
@@ -298,7 +339,7 @@ func (h *Harness) publishBatch(ctx context.Context, ins []*intent.Intent) error 
 	res, err := intent.PublishBatch(ctx, h.JS, ins)
 	for _, r := range res {
 		if r.Err == nil {
-			h.published++
+			h.published.Add(1)
 		}
 	}
 	return err
@@ -309,12 +350,12 @@ func (h *Harness) PublishOne(ctx context.Context, in *intent.Intent) error {
 	if _, err := intent.Publish(ctx, h.JS, in); err != nil {
 		return err
 	}
-	h.published++
+	h.published.Add(1)
 	return nil
 }
 
 // Published is the number of intents JetStream acknowledged.
-func (h *Harness) Published() int { return h.published }
+func (h *Harness) Published() int { return int(h.published.Load()) }
 
 // Outcomes is the number of outcomes stored so far.
 func (h *Harness) Outcomes(ctx context.Context) (int, error) { return countOutcomes(ctx, h.JS) }
@@ -391,7 +432,7 @@ func (h *Harness) Collect(ctx context.Context) (*Collected, *linesim.Report, err
 
 func (h *Harness) fill(c *Collected, rep *linesim.Report) {
 	r := h.Report
-	r.Published = h.published
+	r.Published = h.Published()
 	r.Outcomes = &OutcomeStats{Total: c.Total, Unique: c.Unique, Duplicate: c.Duplicate, Foreign: c.Foreign,
 		Sent: c.Sent, SentVia409: c.SentVia409, Dead: c.Dead, Retried: c.Retried, ThrottledAttempts: c.Throttled, ByPod: c.ByPod}
 	t := rep.Totals
@@ -498,7 +539,7 @@ func (h *Harness) Key(name string) *KeyReport {
 func (h *Harness) CheckDelivery() {
 	r := h.Report
 	o, s := r.Outcomes, r.LineSim
-	pub := float64(h.published)
+	pub := float64(h.Published())
 	r.Check("outcomes (distinct intents) == published", float64(o.Unique), "==", pub, "")
 	r.Check("duplicate outcomes", float64(o.Duplicate), "==", 0, "")
 	r.Check("sent == published", float64(o.Sent), "==", pub, "")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -69,6 +70,7 @@ func recipient(i int) string { return fmt.Sprintf("U%032x", 0xacce0000+i%recipie
 // Gen builds the intents of a run: unique IDs (see idSpace), unique texts,
 // and a label naming the scenario.
 type Gen struct {
+	mu       sync.Mutex // a Load generates while the scenario goroutine runs
 	ids      idSpace
 	run      string
 	channel  string
@@ -105,12 +107,16 @@ func (g *Gen) text(tag string) string {
 
 // Push returns a push intent to one recipient with a unique text.
 func (g *Gen) Push(bot, tag string) (*intent.Intent, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	body := fmt.Appendf(nil, `{"to":%q,"messages":[{"type":"text","text":%q}]}`, recipient(int(g.next)), g.text(tag))
 	return g.make(bot, intent.Push, body)
 }
 
 // Multicast returns a multicast intent to n recipients with a unique text.
 func (g *Gen) Multicast(bot, tag string, n int) (*intent.Intent, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	to := make([]string, n)
 	for i := range to {
 		to[i] = recipient(int(g.next)*n + i)
@@ -122,12 +128,18 @@ func (g *Gen) Multicast(bot, tag string, n int) (*intent.Intent, error) {
 
 // Narrowcast returns a narrowcast intent (to every friend) with a unique text.
 func (g *Gen) Narrowcast(bot, tag string) (*intent.Intent, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	body := fmt.Appendf(nil, `{"messages":[{"type":"text","text":%q}]}`, g.text(tag))
 	return g.make(bot, intent.Narrowcast, body)
 }
 
 // Issued is how many intents the generator made.
-func (g *Gen) Issued() uint64 { return g.next }
+func (g *Gen) Issued() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.next
+}
 
 // publishChunk is how many intents one PublishBatch call carries, so a
 // million-intent backlog never sits in the runner's memory at once.

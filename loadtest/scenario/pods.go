@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -145,9 +146,29 @@ type logStats struct {
 	errors int
 	first  []string // first distinct warn/error messages
 	tail   []string // last lines
+	// assign are the engine's "partition assignment applied" lines (info).
+	assign []AssignmentEvent
 }
 
-func (l *logStats) add(line string) {
+// AssignmentEvent is one "partition assignment applied" line of a pod's log
+// (log level info or finer): the pod started pulling Gained and stopped
+// pulling Lost. At is the runner's clock when the line arrived (the pods'
+// log timestamps have whole seconds); Life is the pod's start number.
+type AssignmentEvent struct {
+	At      time.Time `json:"at"`
+	Life    int       `json:"life"`
+	Epoch   uint64    `json:"epoch"`
+	Members int       `json:"members"`
+	Owned   int       `json:"owned"`
+	Gained  []int     `json:"gained,omitempty"`
+	Lost    []int     `json:"lost,omitempty"`
+}
+
+// assignmentApplied is the engine's log message for an applied assignment.
+const assignmentApplied = "partition assignment applied"
+
+func (l *logStats) add(line string, life int) {
+	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.tail = append(l.tail, line)
@@ -158,9 +179,18 @@ func (l *logStats) add(line string) {
 		Level   string `json:"level"`
 		Message string `json:"message"`
 		Error   string `json:"error"`
+		Epoch   uint64 `json:"epoch"`
+		Members int    `json:"members"`
+		Owned   int    `json:"owned"`
+		Gained  []int  `json:"gained"`
+		Lost    []int  `json:"lost"`
 	}
 	if json.Unmarshal([]byte(line), &rec) != nil {
 		return
+	}
+	if rec.Message == assignmentApplied {
+		l.assign = append(l.assign, AssignmentEvent{At: now, Life: life, Epoch: rec.Epoch, Members: rec.Members,
+			Owned: rec.Owned, Gained: rec.Gained, Lost: rec.Lost})
 	}
 	switch rec.Level {
 	case "warn":
@@ -224,6 +254,54 @@ func (p *Pod) LogTail() []string {
 	p.logs.mu.Lock()
 	defer p.logs.mu.Unlock()
 	return append([]string(nil), p.logs.tail...)
+}
+
+// Assignments returns the pod's applied partition assignments, oldest
+// first (empty unless the pod logs at info level or finer).
+func (p *Pod) Assignments() []AssignmentEvent {
+	p.logs.mu.Lock()
+	defer p.logs.mu.Unlock()
+	return append([]AssignmentEvent(nil), p.logs.assign...)
+}
+
+// Starts is how many times the pod was started.
+func (p *Pod) Starts() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.starts
+}
+
+// OwnedAt replays the assignments of the pod's life that was running at t
+// (up to t) and returns the partitions it pulled then, sorted, with the
+// last event applied (nil when none).
+func (p *Pod) OwnedAt(t time.Time) ([]int, *AssignmentEvent) {
+	evs := p.Assignments()
+	life := 0
+	for _, e := range evs {
+		if !e.At.After(t) {
+			life = e.Life
+		}
+	}
+	owned := map[int]bool{}
+	var last *AssignmentEvent
+	for i, e := range evs {
+		if e.Life != life || e.At.After(t) {
+			continue
+		}
+		for _, q := range e.Lost {
+			delete(owned, q)
+		}
+		for _, q := range e.Gained {
+			owned[q] = true
+		}
+		last = &evs[i]
+	}
+	out := make([]int, 0, len(owned))
+	for q := range owned {
+		out = append(out, q)
+	}
+	slices.Sort(out)
+	return out, last
 }
 
 // PodSet is the managed set of dispatcher processes of a run.
@@ -342,6 +420,7 @@ func (s *PodSet) spawn(p *Pod, addr string) error {
 	p.mu.Lock()
 	p.cmd, p.pid, p.httpAddr, p.exited, p.exitErr, p.stopping = cmd, cmd.Process.Pid, addr, exited, nil, false
 	p.starts++
+	life := p.starts
 	p.mu.Unlock()
 	fmt.Fprintf(logf, "=== %s start #%d pid %d http %s\n", time.Now().Format(time.RFC3339Nano), p.starts, cmd.Process.Pid, addr)
 	go func() {
@@ -350,7 +429,7 @@ func (s *PodSet) spawn(p *Pod, addr string) error {
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(logf, line)
-			p.logs.add(line)
+			p.logs.add(line, life)
 		}
 		err := cmd.Wait()
 		p.mu.Lock()

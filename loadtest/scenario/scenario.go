@@ -14,6 +14,9 @@ type Scenario struct {
 	Summary string
 	// ShortTimeout and LongTimeout bound the whole run of each variant.
 	ShortTimeout, LongTimeout time.Duration
+	// Cluster runs the scenario on a 3-node NATS cluster (ClusterNATS, R3
+	// streams) instead of Options.NATS; Options.NATSServer is then required.
+	Cluster bool
 	// Run drives the harness and adds the scenario's checks to h.Report.
 	Run func(ctx context.Context, h *Harness) error
 }
@@ -70,6 +73,9 @@ func Run(ctx context.Context, sc Scenario, opts Options) *Report {
 		}
 		r.finalize()
 	}()
+	if sc.Cluster {
+		opts.NATS = Cluster(opts.NATSServer)
+	}
 	h, err := newHarness(opts, r, sc.Name)
 	if err != nil {
 		r.Error = err.Error()
