@@ -20,7 +20,7 @@ const (
 	DefaultAckWait            = 30 * time.Second
 	DefaultMaxHeld            = 20000
 	DefaultFetchBatch         = 256
-	DefaultSenders            = 128
+	DefaultSenders            = 256
 	DefaultMaxInflightPerLane = 64
 	DefaultLaneCapacity       = 4000
 	DefaultShutdownTimeout    = 15 * time.Second

@@ -118,12 +118,14 @@ func (e *Engine) record(ctx context.Context, msg jetstream.Msg, o *outcome.Outco
 	return nil
 }
 
+// publish stores m and waits for its PubAck, retrying while JetStream is
+// unavailable. It publishes asynchronously and waits on the future: with
+// many workers recording at once, nats.go then coalesces their writes into
+// few syscalls instead of flushing every outcome on its own.
 func (e *Engine) publish(ctx context.Context, m *nats.Msg) error {
 	delay := 100 * time.Millisecond
 	for {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := e.js.PublishMsg(pctx, m)
-		cancel()
+		err := e.publishOnce(ctx, m)
 		if err == nil {
 			return nil
 		}
@@ -137,6 +139,25 @@ func (e *Engine) publish(ctx context.Context, m *nats.Msg) error {
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+func (e *Engine) publishOnce(ctx context.Context, m *nats.Msg) error {
+	f, err := e.js.PublishMsgAsync(m)
+	if err != nil {
+		return err
+	}
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case <-f.Ok():
+		return nil
+	case err := <-f.Err():
+		return err
+	case <-t.C:
+		return errors.New("no PubAck within 5s")
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

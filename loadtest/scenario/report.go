@@ -67,6 +67,9 @@ type Report struct {
 	CPU *CPUStats `json:"cpu,omitempty"`
 	// Pods reports each dispatcher process.
 	Pods []PodReport `json:"pods,omitempty"`
+	// Multi holds what the multi-pod scenarios measure (scale3, podkill,
+	// podjoin, natsfail): events, phases, kills, rebalance, pauses.
+	Multi *MultiPod `json:"multiPod,omitempty"`
 	// Notes are free-form observations of the run.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -426,6 +429,9 @@ func (r *Report) WriteSummary(w io.Writer) {
 		for _, m := range p.FirstLogProblems {
 			fmt.Fprintf(tw, "\t  %s\n", m)
 		}
+	}
+	if r.Multi != nil {
+		r.Multi.writeSummary(tw)
 	}
 	fmt.Fprintf(tw, "machine\t%d CPUs, load average %.1f at start, %.1f at end; runner CPU while pods ran %.1fs, runner peak RSS %.0f MB\n",
 		r.Env.NumCPU, r.Env.LoadAvgStart, r.Env.LoadAvgEnd, r.Env.RunnerCPUSeconds, r.Env.RunnerPeakRSSMB)

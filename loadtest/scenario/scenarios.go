@@ -40,6 +40,7 @@ func init() {
 		ShortTimeout: 3 * time.Minute, LongTimeout: 15 * time.Minute, Run: runNeighbour})
 	Register(Scenario{Name: "bigbacklog", Summary: "one bot, a million intents: pod RSS < 300 MB, nothing lost, nothing twice",
 		ShortTimeout: 5 * time.Minute, LongTimeout: 60 * time.Minute, Run: runBigBacklog})
+	registerMultiPod()
 }
 
 // stallFor is how long a run may go without a new outcome before it fails.
