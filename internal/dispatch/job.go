@@ -37,6 +37,11 @@ type job struct {
 	unitAction string
 	unitDone   bool
 
+	// reservedAt is when the lane's limiter admitted this attempt, and
+	// staleAfter how late the request may leave after it (see attempt).
+	reservedAt time.Time
+	staleAfter time.Duration
+
 	// sendLog, when set, is the lane's send log including this send: it is
 	// persisted before the request goes out (hour-scale lanes only).
 	sendLog []time.Time
@@ -71,4 +76,5 @@ const (
 	resultRetry                       // failed retryably: try again after backoff
 	resultThrottled                   // LINE said 429 (rate): slow the lane, retry
 	resultReleased                    // shutdown: the intent was handed back (nak)
+	resultStale                       // not sent: it would have left too long after its token
 )

@@ -13,6 +13,7 @@ type Metrics struct {
 	laneDepth prometheus.Gauge
 	held      prometheus.Gauge
 	spills    prometheus.Counter
+	stale     prometheus.Counter
 }
 
 // NewMetrics builds the collectors and registers them with reg (nil: none).
@@ -44,8 +45,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Intents moved from a full lane to LINE_BACKLOG.",
 		}),
 	}
+	m.stale = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "linedispatch_stale_tokens_total",
+		Help: "Requests not sent because they would have left LINE's rate window guard after their limiter token (a starved worker); they took a new token.",
+	})
 	if reg != nil {
-		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills)
+		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills, m.stale)
 	}
 	return m
 }

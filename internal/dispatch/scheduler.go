@@ -247,6 +247,16 @@ func (s *scheduler) complete(r result) {
 			l.succeeded()
 		}
 	case resultReleased:
+	case resultStale:
+		// The token is spent (the log keeps it: conservative); the intent
+		// goes back to the head of its lane for a fresh one.
+		if !s.owned[l.partition] {
+			s.e.handBack(r.j)
+			break
+		}
+		r.j.notBefore = now
+		l.retry(r.j)
+		s.e.metrics.laneDepth.Inc()
 	case resultThrottled:
 		if !s.owned[l.partition] {
 			s.e.handBack(r.j)
@@ -377,8 +387,11 @@ func (s *scheduler) dispatch(now time.Time) {
 		}
 		l.take(j)
 		l.lastSend = now
+		j.reservedAt = now
 		if l.persist {
 			j.sendLog = l.limiter.Snapshot()
+		} else {
+			j.staleAfter = l.limiter.Config().Guard / 2
 		}
 		s.send(l, j)
 		s.markReady(l)
