@@ -11,6 +11,7 @@ import (
 	"github.com/linedispatch/linedispatch/intent"
 	"github.com/linedispatch/linedispatch/internal/devstack"
 	"github.com/linedispatch/linedispatch/internal/dispatch"
+	"github.com/linedispatch/linedispatch/internal/limiter"
 	"github.com/linedispatch/linedispatch/internal/linesim"
 	"github.com/linedispatch/linedispatch/internal/outcome"
 	"github.com/linedispatch/linedispatch/internal/sender"
@@ -35,6 +36,12 @@ func setup(t *testing.T, sim linesim.Config, opts ...func(*devstack.Options)) *b
 		Sim:     sim,
 		Dispatch: dispatch.Config{
 			Retry: sender.RetryConfig{InitialInterval: 20 * time.Millisecond, MaxInterval: 200 * time.Millisecond},
+			// These tests run under -race beside others on two cores, where
+			// request delays vary far more than in production: a wide guard
+			// keeps their window checks about exactly-once and spilling, not
+			// about the scheduler's punctuality (the scenario runner measures
+			// that with the defaults).
+			Limiter: limiter.Config{Guard: 100 * time.Millisecond},
 		},
 	}
 	for _, opt := range opts {
