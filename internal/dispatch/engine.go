@@ -108,8 +108,19 @@ func (e *Engine) Run(parent context.Context) error {
 		maxPeriod = max(maxPeriod, l.Period)
 	}
 	var err error
-	if e.lanes, err = openLaneStore(ctx, e.js, maxPeriod, e.replicas); err != nil {
-		return err
+	// A busy or newly elected cluster may not answer KV calls for a while.
+	for deadline := time.Now().Add(time.Minute); ; {
+		if e.lanes, err = openLaneStore(ctx, e.js, maxPeriod, e.replicas); err == nil {
+			break
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		e.log.Warn().Err(err).Msg("lane store not reachable; retrying")
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
 	}
 	// Requests in flight at shutdown finish on their own context: an
 	// abandoned request would be retried by another pod anyway, but letting

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -70,7 +72,9 @@ func Start(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Pod, e
 	if err != nil {
 		return nil, err
 	}
-	units, err := unit.NewRegistry(ctx, conn.JS, cfg.Units, log)
+	units, err := retryStart(ctx, log, "unit registry", func() (*unit.Registry, error) {
+		return unit.NewRegistry(ctx, conn.JS, cfg.Units, log)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +83,9 @@ func Start(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Pod, e
 	if scfg.Name == "" {
 		scfg.Name = cfg.Dispatch.WithDefaults().Pod
 	}
-	p.projector, err = stats.StartProjector(ctx, conn.JS, scfg, log)
+	p.projector, err = retryStart(ctx, log, "statistics projector", func() (*stats.Projector, error) {
+		return stats.StartProjector(ctx, conn.JS, scfg, log)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +95,9 @@ func Start(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Pod, e
 	}
 	podName := dcfg.WithDefaults().Pod
 	ocfg := cfg.Ownership.WithDefaults()
-	tracker, err := ownership.Start(ctx, conn.JS, conn.Config().Partitions, podName, ocfg, log)
+	tracker, err := retryStart(ctx, log, "ownership", func() (*ownership.Tracker, error) {
+		return ownership.Start(ctx, conn.JS, conn.Config().Partitions, podName, ocfg, log)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -186,4 +194,33 @@ func (p *Pod) close() {
 		p.sender.Close()
 	}
 	p.conn.Close()
+}
+
+// startRetryFor bounds how long a pod keeps retrying a component that cannot
+// reach JetStream at start.
+const startRetryFor = time.Minute
+
+// retryStart retries start while JetStream does not answer in time: pods
+// started together with a busy or newly elected cluster see KV calls time
+// out for a while, and should wait rather than exit. Other errors (a
+// duplicate pod name, a refused configuration) are final.
+func retryStart[T any](ctx context.Context, log zerolog.Logger, what string, start func() (T, error)) (T, error) {
+	deadline := time.Now().Add(startRetryFor)
+	for attempt := 1; ; attempt++ {
+		v, err := start()
+		transient := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+			errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled)
+		if err == nil || !transient || ctx.Err() != nil || time.Now().After(deadline) {
+			if err != nil {
+				err = fmt.Errorf("%s: %w", what, err)
+			}
+			return v, err
+		}
+		log.Warn().Err(err).Str("component", what).Int("attempt", attempt).Msg("JetStream not answering at start; retrying")
+		select {
+		case <-ctx.Done():
+			return v, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }

@@ -61,6 +61,20 @@ type Collected struct {
 	allAt  []int64
 	allLat []int64
 	podAt  map[string][]int64 // accept times of sent outcomes per pod
+	// trackPods are the keys whose accept times are also kept per pod
+	// (the named keys); keyPodAt holds them.
+	trackPods map[KeyID]bool
+	keyPodAt  map[KeyID]map[string][]int64
+	// Throttles are the outcomes that met a 429 (few; in arrival order).
+	Throttles []ThrottleEvent
+}
+
+// ThrottleEvent is an outcome whose attempts met LINE's 429.
+type ThrottleEvent struct {
+	At        int64  // outcome.At, unix ns
+	Pod       string // the pod that recorded the outcome
+	Key       KeyID
+	Throttled int // 429s among its attempts
 }
 
 func newCollected(ids idSpace, generated uint64) *Collected {
@@ -85,6 +99,9 @@ func (c *Collected) add(o *wireOutcome) {
 	}
 	c.Throttled += o.Throttled
 	c.ByPod[o.Pod]++
+	if o.Throttled > 0 && len(c.Throttles) < 10_000 {
+		c.Throttles = append(c.Throttles, ThrottleEvent{At: o.At.UnixNano(), Pod: o.Pod, Key: KeyID{o.Bot, o.Endpoint}, Throttled: o.Throttled})
+	}
 	k := KeyID{o.Bot, o.Endpoint}
 	ka := c.keys[k]
 	if ka == nil {
@@ -101,6 +118,15 @@ func (c *Collected) add(o *wireOutcome) {
 		ka.at = append(ka.at, at)
 		c.allAt = append(c.allAt, at)
 		c.podAt[o.Pod] = append(c.podAt[o.Pod], at)
+		if c.trackPods[k] {
+			if c.keyPodAt == nil {
+				c.keyPodAt = map[KeyID]map[string][]int64{}
+			}
+			if c.keyPodAt[k] == nil {
+				c.keyPodAt[k] = map[string][]int64{}
+			}
+			c.keyPodAt[k][o.Pod] = append(c.keyPodAt[k][o.Pod], at)
+		}
 		if !o.CreatedAt.IsZero() {
 			l := at - o.CreatedAt.UnixNano()
 			ka.lat = append(ka.lat, l)
@@ -121,7 +147,16 @@ func (c *Collected) finish() {
 	for _, at := range c.podAt {
 		slices.Sort(at)
 	}
+	for _, m := range c.keyPodAt {
+		for _, at := range m {
+			slices.Sort(at)
+		}
+	}
 }
+
+// KeyPodAccepts returns the sorted accept times of a named key's sent
+// outcomes recorded by one pod (nil for keys that are not named).
+func (c *Collected) KeyPodAccepts(k KeyID, pod string) []int64 { return c.keyPodAt[k][pod] }
 
 // AllAccepts returns the sorted accept times of every sent outcome (unix ns).
 func (c *Collected) AllAccepts() []int64 { return c.allAt }

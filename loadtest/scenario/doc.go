@@ -1,5 +1,6 @@
 // Package scenario is linedispatch's scenario runner: it starts a whole
-// deployment on one machine — NATS JetStream (embedded in the runner process),
+// deployment on one machine — NATS JetStream (embedded in the runner process,
+// or a 3-node cluster),
 // the LINE simulator (in process, real HTTP on loopback) and N dispatcher pods
 // as separate processes built from ./cmd/dispatcher — runs a named scenario
 // against it, and produces one Report: what was published, what came out,
@@ -18,6 +19,12 @@
 //	h.Collect(ctx)                  outcomes (streamed, aggregated), linesim, RSS
 //	h.Report.Check(...)             thresholds; the report passes when all hold
 //
-// The NATS side is pluggable (Options.NATS): an embedded single node now, a
-// cluster later. docs/scenarios.md documents the scenarios and definitions.
+//	h.StartLoad(ctx, bots, rate)    publish at a steady rate while pods run
+//
+// The NATS side is pluggable (Options.NATS): an embedded single node, or a
+// ClusterNATS of three nats-server processes on loopback (R3 streams) for
+// scenarios registered with Cluster. The multi-pod scenarios (scale3,
+// podkill, podjoin, natsfail) read the pods' partition assignments from
+// their logs and add a MultiPod section to the report. docs/scenarios.md
+// documents the scenarios and definitions.
 package scenario

@@ -421,9 +421,29 @@ func (h *Harness) Collect(ctx context.Context) (*Collected, *linesim.Report, err
 	if err != nil {
 		return nil, nil, fmt.Errorf("linesim report: %w", err)
 	}
-	c := newCollected(h.Gen.ids, h.Gen.Issued())
-	if err := readOutcomes(ctx, h.JS, c); err != nil {
-		return nil, nil, fmt.Errorf("reading outcomes: %w", err)
+	// On a NATS cluster that just lost or regained a node the stream may
+	// be briefly without a leader ("no responders"): read again.
+	var c *Collected
+	deadline := time.Now().Add(time.Minute)
+	for attempt := 1; ; attempt++ {
+		c = newCollected(h.Gen.ids, h.Gen.Issued())
+		c.trackPods = map[KeyID]bool{}
+		for k := range h.named {
+			c.trackPods[k] = true
+		}
+		err := readOutcomes(ctx, h.JS, c)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return nil, nil, fmt.Errorf("reading outcomes (attempt %d): %w", attempt, err)
+		}
+		h.Logf("reading outcomes failed (%v); again in 1 s", err)
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
 	}
 	h.collected = c
 	h.fill(c, rep)
@@ -448,7 +468,7 @@ func (h *Harness) fill(c *Collected, rep *linesim.Report) {
 			}
 		}
 		r.Windows = append(r.Windows, KeyWindow{Key: k.Bot + "/" + k.Endpoint, MaxInWindow: k.MaxInWindow, Limit: k.Limit.String(),
-			Violations: k.Violations, Throttled: k.Throttled})
+			Violations: k.Violations, Throttled: k.Throttled, Conflicts: k.Conflicts})
 		id := KeyID{k.Bot, k.Endpoint}
 		name, ok := h.named[id]
 		if !ok {
@@ -456,7 +476,7 @@ func (h *Harness) fill(c *Collected, rep *linesim.Report) {
 		}
 		kr := KeyReport{Name: name, Bot: k.Bot, Endpoint: k.Endpoint, Limit: k.Limit.String(), LimitCount: k.Limit.Count,
 			MaxInWindow: k.MaxInWindow, MaxInWindowCapped: k.MaxInWindowCapped, Violations: k.Violations,
-			Received: k.Received, Accepted: k.Accepted, Throttled: k.Throttled}
+			Received: k.Received, Accepted: k.Accepted, Throttled: k.Throttled, Conflicts: k.Conflicts}
 		if h.backlog[id] {
 			u := MeasureUtilisation(c.Accepts(id), k.Limit.Count, k.Limit.Period)
 			kr.Utilisation = &u

@@ -73,9 +73,126 @@ type MultiPod struct {
 	NATSFail     *NATSFailStats   `json:"natsFail,omitempty"`
 	PodsTimeline []PodTimeline    `json:"podsTimeline,omitempty"`
 	Gaps         *KeyGapsOverview `json:"keyGaps,omitempty"`
+	// HotWindow is the hot bot's busiest window by the outcomes' accept
+	// times, and Throttles the outcomes that met a 429: where to look when
+	// linesim counts violations.
+	HotWindow *WindowDiag   `json:"hotWindow,omitempty"`
+	Throttles *ThrottleDiag `json:"throttles,omitempty"`
 	// Assignments are the pods' applied partition assignments, from their
 	// logs ("partition assignment applied"; the pods log at info).
 	Assignments map[string][]AssignmentEvent `json:"assignments,omitempty"`
+}
+
+// WindowDiag is a key's busiest sliding window computed from its outcomes'
+// accept times (outcome.At: the pod's clock when LINE answered). linesim
+// counts arrivals, so this approximates its max-in-window and says when and
+// from which pods the busiest window came.
+type WindowDiag struct {
+	Key         string         `json:"key"`
+	Limit       string         `json:"limit"`
+	MaxInWindow int            `json:"maxInWindow"`
+	AtSec       float64        `json:"atSec"`
+	ByPod       map[string]int `json:"byPod"`
+	// OverLimit counts accepts that, counting themselves, made more than
+	// the limit within the period ending at them (linesim's definition of
+	// a violation, on accept times); OverLimitFirstSec/LastSec bound them.
+	OverLimit int `json:"overLimit"`
+	// OverLimitShared counts those whose window held accepts of more than
+	// one pod (a hand-over), MaxInSharedWindow the busiest such window.
+	OverLimitShared   int     `json:"overLimitShared"`
+	MaxInSharedWindow int     `json:"maxInSharedWindow"`
+	OverLimitFirstSec float64 `json:"overLimitFirstSec,omitempty"`
+	OverLimitLastSec  float64 `json:"overLimitLastSec,omitempty"`
+}
+
+// ThrottleDiag summarises the outcomes that met a 429.
+type ThrottleDiag struct {
+	Outcomes int            `json:"outcomes"`
+	Attempts int            `json:"attempts"`
+	FirstSec float64        `json:"firstSec"`
+	LastSec  float64        `json:"lastSec"`
+	ByPod    map[string]int `json:"byPod"`
+	ByKey    map[string]int `json:"byKey"`
+}
+
+// diagnose fills HotWindow and Throttles.
+func (h *Harness) diagnose(c *Collected, hotKey KeyID) {
+	m := h.multi()
+	t0 := m.T0.UnixNano()
+	lim, _ := linesim.DefaultLimit(hotKey.Endpoint)
+	if k := h.Key("hot"); k != nil {
+		if l, err := linesim.ParseLimit(k.Limit); err == nil {
+			lim = l
+		}
+	}
+	if acc := c.Accepts(hotKey); len(acc) > 0 && lim.Period > 0 {
+		per := int64(lim.Period)
+		wd := &WindowDiag{Key: hotKey.Bot + "/" + hotKey.Endpoint, Limit: lim.String(), ByPod: map[string]int{}}
+		// The key's accepts labelled with their pod, in time order.
+		type acc1 struct {
+			t   int64
+			pod int
+		}
+		pods := h.Pods.All()
+		var all []acc1
+		for i, p := range pods {
+			for _, t := range c.KeyPodAccepts(hotKey, p.Name) {
+				all = append(all, acc1{t, i})
+			}
+		}
+		slices.SortFunc(all, func(a, b acc1) int { return cmpInt64(a.t, b.t) })
+		inWin := make([]int, len(pods))
+		senders := 0 // pods with an accept in the window
+		var best int64
+		i := 0
+		for j, a := range all {
+			for a.t-all[i].t >= per {
+				if inWin[all[i].pod]--; inWin[all[i].pod] == 0 {
+					senders--
+				}
+				i++
+			}
+			if inWin[a.pod]++; inWin[a.pod] == 1 {
+				senders++
+			}
+			n := j - i + 1
+			if n > wd.MaxInWindow {
+				wd.MaxInWindow, best = n, all[i].t
+			}
+			if senders > 1 {
+				wd.MaxInSharedWindow = max(wd.MaxInSharedWindow, n)
+			}
+			if n > lim.Count {
+				if wd.OverLimit == 0 {
+					wd.OverLimitFirstSec = nsSecs(a.t - t0)
+				}
+				wd.OverLimit++
+				wd.OverLimitLastSec = nsSecs(a.t - t0)
+				if senders > 1 {
+					wd.OverLimitShared++
+				}
+			}
+		}
+		wd.AtSec = nsSecs(best - t0)
+		for _, p := range pods {
+			if n := len(inRange(c.KeyPodAccepts(hotKey, p.Name), best, best+per)); n > 0 {
+				wd.ByPod[p.Name] = n
+			}
+		}
+		m.HotWindow = wd
+	}
+	if len(c.Throttles) > 0 {
+		td := &ThrottleDiag{ByPod: map[string]int{}, ByKey: map[string]int{}, FirstSec: math.Inf(1)}
+		for _, e := range c.Throttles {
+			td.Outcomes++
+			td.Attempts += e.Throttled
+			td.ByPod[e.Pod]++
+			td.ByKey[e.Key.Bot+"/"+e.Key.Endpoint]++
+			td.FirstSec = min(td.FirstSec, nsSecs(e.At-t0))
+			td.LastSec = max(td.LastSec, nsSecs(e.At-t0))
+		}
+		m.Throttles = td
+	}
 }
 
 // MultiEvent is something the runner did.
@@ -117,9 +234,10 @@ type KillStats struct {
 	Pod        string  `json:"pod"`
 	AtSec      float64 `json:"atSec"`
 	RestartSec float64 `json:"restartSec,omitempty"`
-	// WindowEndSec ends the kill's measurement: the next kill or the end of
-	// the load.
-	WindowEndSec float64 `json:"windowEndSec"`
+	// WindowEndSec ends the kill's measurement: the next kill (0: open, the
+	// last kill). Pauses are attributed to the kill whose window holds
+	// their end (the key's first send after the pause).
+	WindowEndSec float64 `json:"windowEndSec,omitempty"`
 	// Partitions the pod owned (rendezvous over the live members), and
 	// whether its log agreed.
 	Partitions       int     `json:"partitions"`
@@ -134,9 +252,13 @@ type KillStats struct {
 	MaxGapPodKeysSec float64 `json:"maxGapPodKeysSec"`
 	MaxGapOtherSec   float64 `json:"maxGapOtherKeysSec"`
 	MaxGapKey        string  `json:"maxGapKey,omitempty"`
+	// MaxGapOtherKey is the other pods' key with the longest pause, and
+	// MaxGapOtherAtSec where that pause began.
+	MaxGapOtherKey   string  `json:"maxGapOtherKey,omitempty"`
+	MaxGapOtherAtSec float64 `json:"maxGapOtherAtSec,omitempty"`
 	HotResumeSec     float64 `json:"hotResumeSec,omitempty"`
-	// RestartMaxGapSec is the longest gap, over the keys the restarted pod
-	// takes back, that overlaps the restart.
+	// RestartMaxGapSec is the longest pause of the keys the restarted pod
+	// takes back that ended after the restart (and before the next kill).
 	RestartMaxGapSec float64 `json:"restartMaxGapSec,omitempty"`
 }
 
@@ -174,16 +296,25 @@ type NATSFailStats struct {
 	AtSec float64 `json:"atSec"`
 	// RestartSec is when the node was started again (0: not restarted).
 	RestartSec float64 `json:"restartSec,omitempty"`
+	// ConsumerLeaders counts the LINE_INTENTS consumers (the partitions'
+	// and the backlog's) led by the node when it was killed, of Consumers.
+	ConsumerLeaders int `json:"consumerLeaders"`
+	Consumers       int `json:"consumers"`
 	// MaxGapSec is the longest pause of all sending (global accept
-	// timeline) overlapping [kill, end of load]; GapStartSec where it began.
+	// timeline) that ended after the kill, from GapStartSec to GapEndSec
+	// (seconds from T0).
 	MaxGapSec   float64 `json:"maxGapSec"`
 	GapStartSec float64 `json:"gapStartSec"`
-	// ResumeSec is the time from the kill to the first accept after the
-	// longest gap that started after the kill (0 when sending never paused).
-	FirstAcceptAfterSec float64 `json:"firstAcceptAfterSec"`
-	MaxKeyGapSec        float64 `json:"maxKeyGapSec"`
-	MaxKeyGapKey        string  `json:"maxKeyGapKey,omitempty"`
-	NewMetaLeader       string  `json:"newMetaLeader,omitempty"`
+	GapEndSec   float64 `json:"gapEndSec"`
+	// MaxKeyGapSec is the longest pause of one key that ended after the
+	// kill (keys stall while their partition consumer moves to a new
+	// leader), from KeyGapStartSec.
+	MaxKeyGapSec   float64 `json:"maxKeyGapSec"`
+	MaxKeyGapKey   string  `json:"maxKeyGapKey,omitempty"`
+	KeyGapStartSec float64 `json:"keyGapStartSec"`
+	// KeysOver1s counts keys that paused over 1 s after the kill.
+	KeysOver1s    int    `json:"keysOver1s"`
+	NewMetaLeader string `json:"newMetaLeader,omitempty"`
 }
 
 // PodTimeline is one pod's sent outcomes over time.
@@ -281,6 +412,39 @@ func (h *Harness) sleepUntil(ctx context.Context, t time.Time, l *Load) error {
 	}
 }
 
+// waitAssigned waits until every running pod's last applied assignment
+// counts members members (their logs say so), or timeout.
+func (h *Harness) waitAssigned(ctx context.Context, members int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		pending := ""
+		for _, p := range h.Pods.All() {
+			if !p.Running() {
+				continue
+			}
+			evs := p.Assignments()
+			if len(evs) == 0 || evs[len(evs)-1].Life != p.Starts() || evs[len(evs)-1].Members != members {
+				pending = p.Name
+				break
+			}
+		}
+		if pending == "" {
+			return nil
+		}
+		if err := h.Pods.CheckAlive(); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pod %s did not apply a %d-member partition assignment within %s", pending, members, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // stopLoadAndDrain stops the load, waits for every published intent's
 // outcome and collects the run.
 func (h *Harness) stopLoadAndDrain(ctx context.Context, l *Load, runErr error) (*Collected, error) {
@@ -315,25 +479,21 @@ func firstAtOrAfter(sorted []int64, t int64) (int64, bool) {
 	return sorted[i], true
 }
 
-// maxGapOverlapping returns the longest interval between consecutive times
-// that overlaps [from, to] (a pause that began before from counts whole),
-// and where it began. When no time follows the last one before to, the
-// pause up to to counts (the key had not resumed by then).
-func maxGapOverlapping(sorted []int64, from, to int64) (gap, start int64) {
-	i := sort.Search(len(sorted), func(i int) bool { return sorted[i] >= from })
-	if i > 0 {
-		i--
-	}
-	for ; i < len(sorted); i++ {
-		if sorted[i] >= to {
-			break
+// endOfTime is an open end of a time span (unix ns).
+const endOfTime = math.MaxInt64
+
+// maxGapEnding returns the longest interval between consecutive times that
+// ends within (from, to] — the pause a key went through before it sent
+// again after from — and where it began. A pause that began before from
+// counts whole; a pause still running at to is left to the next span.
+func maxGapEnding(sorted []int64, from, to int64) (gap, start int64) {
+	i := sort.Search(len(sorted), func(i int) bool { return sorted[i] > from })
+	for ; i < len(sorted) && sorted[i] <= to; i++ {
+		if i == 0 {
+			continue
 		}
-		next := to
-		if i+1 < len(sorted) {
-			next = sorted[i+1]
-		}
-		if d := next - sorted[i]; d > gap {
-			gap, start = d, sorted[i]
+		if d := sorted[i] - sorted[i-1]; d > gap {
+			gap, start = d, sorted[i-1]
 		}
 	}
 	return gap, start
@@ -362,16 +522,16 @@ func (h *Harness) podTimelines(c *Collected, end time.Time) {
 	}
 }
 
-// keyGaps summarises the pauses of the given keys within [from, to].
-func keyGaps(c *Collected, keys []KeyID, from, to int64, t0 time.Time) *KeyGapsOverview {
+// keyGaps summarises the pauses of the given keys that ended after from.
+func keyGaps(c *Collected, keys []KeyID, from int64, t0 time.Time) *KeyGapsOverview {
 	o := &KeyGapsOverview{}
 	for _, k := range keys {
 		acc := c.Accepts(k)
-		if len(inRange(acc, from, to)) == 0 {
+		if len(inRange(acc, from, endOfTime)) == 0 {
 			continue
 		}
 		o.Keys++
-		g, at := maxGapOverlapping(acc, from, to)
+		g, at := maxGapEnding(acc, from, endOfTime)
 		if g > int64(time.Second) {
 			o.Over1s++
 		}
@@ -482,7 +642,11 @@ func runScale3(ctx context.Context, h *Harness) error {
 		}
 	}
 	h.collectAssignments()
-	c, err := h.Drain(ctx, h.Published(), stallFor)
+	want := h.Published()
+	if runErr != nil {
+		want = 0 // collect what there is
+	}
+	c, err := h.Drain(ctx, want, stallFor)
 	if c == nil {
 		return err
 	}
@@ -490,6 +654,7 @@ func runScale3(ctx context.Context, h *Harness) error {
 		runErr = err
 	}
 	h.podTimelines(c, phases[len(phases)-1].end)
+	h.diagnose(c, hotKey)
 	lim, _ := linesim.DefaultLimit("push")
 	if k := h.Key("hot"); k != nil {
 		if l, err := linesim.ParseLimit(k.Limit); err == nil {
@@ -581,6 +746,9 @@ func runPodKill(ctx context.Context, h *Harness) error {
 	if _, err := h.StartPodsTogether(ctx, 3); err != nil {
 		return err
 	}
+	if err := h.waitAssigned(ctx, 3, 30*time.Second); err != nil {
+		return err
+	}
 	steady := h.Bots[:bots]
 	l := h.StartLoad(ctx, steady, rate, "load")
 	m.T0 = l.Started()
@@ -606,10 +774,12 @@ func runPodKill(ctx context.Context, h *Harness) error {
 		}
 		victim := order[k%len(order)]
 		vi := slices.Index(names, victim)
-		kl := kill{pod: victim, at: time.Now()}
 		if runErr = h.Pods.Kill(vi); runErr != nil {
 			break
 		}
+		// The kill's time is when the process is gone (Kill waits): every
+		// accept after it comes from another pod.
+		kl := kill{pod: victim, at: time.Now()}
 		h.event(kl.at, "kill -9 %s", victim)
 		if runErr = h.sleepUntil(ctx, kl.at.Add(restartAfter), l); runErr != nil {
 			kills = append(kills, kl)
@@ -629,20 +799,23 @@ func runPodKill(ctx context.Context, h *Harness) error {
 		return err
 	}
 	loadEnd := l.Ended()
+	h.diagnose(c, hotKey)
 	for i := range kills {
 		if i+1 < len(kills) {
 			kills[i].end = kills[i+1].at
-		} else {
-			kills[i].end = loadEnd
 		}
 	}
 	h.podTimelines(c, loadEnd)
 	keys := append(pushKeys(steady), hotKey)
-	m.Gaps = keyGaps(c, keys, m.T0.Add(activeBefore).UnixNano(), loadEnd.UnixNano(), m.T0)
+	m.Gaps = keyGaps(c, keys, m.T0.Add(activeBefore).UnixNano(), m.T0)
 	var maxResume, maxGap float64
 	unresumed := 0
 	for _, kl := range kills {
-		ks := KillStats{Pod: kl.pod, AtSec: h.sinceT0(kl.at), WindowEndSec: h.sinceT0(kl.end)}
+		ks := KillStats{Pod: kl.pod, AtSec: h.sinceT0(kl.at)}
+		to := int64(endOfTime)
+		if !kl.end.IsZero() {
+			ks.WindowEndSec, to = h.sinceT0(kl.end), kl.end.UnixNano()
+		}
 		if !kl.restart.IsZero() {
 			ks.RestartSec = h.sinceT0(kl.restart)
 		}
@@ -652,19 +825,19 @@ func runPodKill(ctx context.Context, h *Harness) error {
 		if logged, last := h.Pods.Pod(slices.Index(names, kl.pod)).OwnedAt(kl.at); last != nil {
 			ks.LogAgrees = slices.Equal(logged, own) && last.Members == len(names)
 		}
-		from, to := kl.at.UnixNano(), kl.end.UnixNano()
+		from := kl.at.UnixNano()
 		var resumes []float64
 		for _, k := range keys {
 			acc := c.Accepts(k)
 			if len(inRange(acc, kl.at.Add(-activeBefore).UnixNano(), from)) == 0 {
 				continue // not sending before the kill
 			}
-			g, _ := maxGapOverlapping(acc, from, to)
+			g, gat := maxGapEnding(acc, from, to)
 			gs := nsSecs(g)
 			if slices.Contains(own, partitionOf(k.Bot, h.Opts.Partitions)) {
 				ks.PodKeys++
-				r := nsSecs(to - from)
-				if t, ok := firstAtOrAfter(acc, from); ok && t < to {
+				r := secs(loadEnd.Sub(kl.at))
+				if t, ok := firstAtOrAfter(acc, from); ok && t <= to {
 					r = nsSecs(t - from)
 				} else {
 					ks.Unresumed++
@@ -686,13 +859,14 @@ func runPodKill(ctx context.Context, h *Harness) error {
 				ks.OtherKeys++
 				if gs > ks.MaxGapOtherSec {
 					ks.MaxGapOtherSec = gs
+					ks.MaxGapOtherKey, ks.MaxGapOtherAtSec = k.Bot, nsSecs(gat-m.T0.UnixNano())
 					if gs > ks.MaxGapPodKeysSec {
 						ks.MaxGapKey = k.Bot
 					}
 				}
 			}
 			if !kl.restart.IsZero() && slices.Contains(own, partitionOf(k.Bot, h.Opts.Partitions)) {
-				rg, _ := maxGapOverlapping(acc, kl.restart.UnixNano(), to)
+				rg, _ := maxGapEnding(acc, kl.restart.UnixNano(), to)
 				ks.RestartMaxGapSec = max(ks.RestartMaxGapSec, nsSecs(rg))
 			}
 		}
@@ -713,7 +887,7 @@ func runPodKill(ctx context.Context, h *Harness) error {
 	h.Report.Check("kills done", float64(len(kills)), "==", float64(cycles), "")
 	h.Report.Check("killed pod's keys: longest time from the kill to their first send", maxResume, "<=", MaxPodKillGap.Seconds(), "s")
 	h.Report.Check("killed pod's keys that never resumed", float64(unresumed), "==", 0, "")
-	h.Report.Check("longest pause of any key sending before a kill (until the next kill or the end of the load)", maxGap, "<=", MaxPodKillGap.Seconds(), "s")
+	h.Report.Check("longest pause of any key that was sending before a kill", maxGap, "<=", MaxPodKillGap.Seconds(), "s")
 	return runErr
 }
 
@@ -790,8 +964,9 @@ func runPodJoin(ctx context.Context, h *Harness) error {
 	}
 	loadEnd := l.Ended()
 	h.podTimelines(c, loadEnd)
+	h.diagnose(c, hotKey)
 	keys := append(pushKeys(steady), hotKey)
-	m.Gaps = keyGaps(c, keys, m.T0.Add(activeBefore).UnixNano(), loadEnd.UnixNano(), m.T0)
+	m.Gaps = keyGaps(c, keys, m.T0.Add(activeBefore).UnixNano(), m.T0)
 	h.CheckDelivery()
 	h.CheckLimits()
 	if join.IsZero() {
@@ -869,7 +1044,7 @@ func runPodJoin(ctx context.Context, h *Harness) error {
 			continue
 		}
 		rb.MovedKeys++
-		g, _ := maxGapOverlapping(acc, join.UnixNano(), loadEnd.UnixNano())
+		g, _ := maxGapEnding(acc, join.UnixNano(), endOfTime)
 		rb.MaxGapMovedSec = max(rb.MaxGapMovedSec, nsSecs(g))
 		if k == hotKey {
 			rb.HotMoved, rb.HotGapSec = true, nsSecs(g)
@@ -897,8 +1072,9 @@ func finite(v float64) float64 {
 // runNATSFail: 3 pods on a 3-node NATS cluster with R3 streams, steady
 // load over 60 bots plus one bot's push backlog at its limit; one NATS
 // node is killed with SIGKILL (the long variant kills the JetStream meta
-// leader and starts it again later; the short one kills a node that is
-// not the meta leader, the LINE_INTENTS stream leader when it can).
+// leader and starts it again 20 s later; the short one kills a node that
+// is not the meta leader, the LINE_INTENTS stream leader when it can).
+// Sending must resume within 15 s, for all keys together and for each.
 func runNATSFail(ctx context.Context, h *Harness) error {
 	const bots = 60
 	const rate = 400.0
@@ -930,18 +1106,27 @@ func runNATSFail(ctx context.Context, h *Harness) error {
 	hotKey := KeyID{hotBot, "push"}
 	m.HotBot, m.HotPartition = hotBot, partitionOf(hotBot, h.Opts.Partitions)
 	h.NameKey(hotKey, "hot", false)
+	// The pods start one after the other on the idle cluster, and the
+	// backlog is published once they run: pods started together on a
+	// fresh cluster race to create the KV buckets and may time out
+	// (reported separately; this scenario is about a node's failure).
+	for i := 0; i < 3; i++ {
+		if _, err := h.StartPodsTogether(ctx, 1); err != nil {
+			return err
+		}
+	}
+	if err := h.waitAssigned(ctx, 3, 60*time.Second); err != nil {
+		return err
+	}
 	st, err := h.Publish(ctx, hot, func(int) (*intent.Intent, error) { return h.Gen.Push(hotBot, "hot") })
 	h.Report.Publish = &st
 	if err != nil {
 		return err
 	}
-	if _, err := h.StartPodsTogether(ctx, 3); err != nil {
-		return err
-	}
 	steady := h.Bots[:bots]
 	l := h.StartLoad(ctx, steady, rate, "load")
 	m.T0 = l.Started()
-	h.event(m.T0, "load started, hot backlog %d intents", hot)
+	h.event(m.T0, "load started, hot backlog %d intents published", hot)
 	nf := &NATSFailStats{}
 	m.NATSFail = nf
 	runErr := h.sleepUntil(ctx, m.T0.Add(warm), l)
@@ -952,6 +1137,7 @@ func runNATSFail(ctx context.Context, h *Harness) error {
 			runErr = err
 		} else {
 			nf.Node, nf.Roles = cl.NodeName(victim), roles
+			nf.ConsumerLeaders, nf.Consumers = h.consumersLedBy(ctx, cl.NodeName(victim))
 			killAt = time.Now()
 			runErr = cl.KillNode(victim)
 			nf.AtSec = h.sinceT0(killAt)
@@ -982,27 +1168,45 @@ func runNATSFail(ctx context.Context, h *Harness) error {
 	}
 	loadEnd := l.Ended()
 	h.podTimelines(c, loadEnd)
+	h.diagnose(c, hotKey)
 	keys := append(pushKeys(steady), hotKey)
-	m.Gaps = keyGaps(c, keys, m.T0.Add(activeBefore).UnixNano(), loadEnd.UnixNano(), m.T0)
+	m.Gaps = keyGaps(c, keys, m.T0.Add(activeBefore).UnixNano(), m.T0)
 	h.CheckDelivery()
 	h.CheckLimits()
 	if killAt.IsZero() {
 		return runErr
 	}
-	from, to := killAt.UnixNano(), loadEnd.UnixNano()
-	g, at := maxGapOverlapping(c.AllAccepts(), from, to)
-	nf.MaxGapSec, nf.GapStartSec = nsSecs(g), nsSecs(at-m.T0.UnixNano())
-	if t, ok := firstAtOrAfter(c.AllAccepts(), at+1); ok {
-		nf.FirstAcceptAfterSec = nsSecs(t - from)
-	}
+	from, to := killAt.UnixNano(), int64(endOfTime)
+	g, at := maxGapEnding(c.AllAccepts(), from, to)
+	nf.MaxGapSec, nf.GapStartSec, nf.GapEndSec = nsSecs(g), nsSecs(at-m.T0.UnixNano()), nsSecs(at+g-m.T0.UnixNano())
 	for _, k := range keys {
-		kg, _ := maxGapOverlapping(c.Accepts(k), from, to)
+		kg, kat := maxGapEnding(c.Accepts(k), from, to)
+		if kg > int64(time.Second) {
+			nf.KeysOver1s++
+		}
 		if s := nsSecs(kg); s > nf.MaxKeyGapSec {
-			nf.MaxKeyGapSec, nf.MaxKeyGapKey = s, k.Bot
+			nf.MaxKeyGapSec, nf.MaxKeyGapKey, nf.KeyGapStartSec = s, k.Bot, nsSecs(kat-m.T0.UnixNano())
 		}
 	}
 	h.Report.Check("longest pause of all sending after the NATS node kill", nf.MaxGapSec, "<=", MaxNATSFailGap.Seconds(), "s")
+	h.Report.Check("longest pause of any key after the NATS node kill", nf.MaxKeyGapSec, "<=", MaxNATSFailGap.Seconds(), "s")
 	return runErr
+}
+
+// consumersLedBy counts the LINE_INTENTS consumers whose leader is node.
+func (h *Harness) consumersLedBy(ctx context.Context, node string) (led, all int) {
+	st, err := h.JS.Stream(ctx, queue.IntentsStream)
+	if err != nil {
+		return 0, 0
+	}
+	l := st.ListConsumers(ctx)
+	for ci := range l.Info() {
+		all++
+		if ci.Cluster != nil && ci.Cluster.Leader == node {
+			led++
+		}
+	}
+	return led, all
 }
 
 // pickNATSVictim chooses the node to kill: the long variant the JetStream
@@ -1064,13 +1268,13 @@ func (m *MultiPod) writeSummary(w io.Writer) {
 		fmt.Fprintf(w, "scale\t3 pods / 1 pod throughput (many bots, steady) %.3f\n", s.Ratio)
 	}
 	for _, k := range m.Kills {
-		fmt.Fprintf(w, "kill %s\tat %.2fs: %d partitions (hot bot's: %v, log agrees: %v); its %d keys resumed after max %.2fs (mean %.2fs, %s), %d never; longest pause: its keys %.2fs, other %d keys %.2fs",
-			k.Pod, k.AtSec, k.Partitions, k.OwnedHotBot, k.LogAgrees, k.PodKeys, k.MaxResumeSec, k.MeanResumeSec, k.MaxResumeKey, k.Unresumed, k.MaxGapPodKeysSec, k.OtherKeys, k.MaxGapOtherSec)
+		fmt.Fprintf(w, "kill %s\tat %.2fs: %d partitions (hot bot's: %v, log agrees: %v); its %d keys resumed after max %.2fs (mean %.2fs, %s), %d never; longest pause: its keys %.2fs, other %d keys %.2fs (%s from %.2fs)",
+			k.Pod, k.AtSec, k.Partitions, k.OwnedHotBot, k.LogAgrees, k.PodKeys, k.MaxResumeSec, k.MeanResumeSec, k.MaxResumeKey, k.Unresumed, k.MaxGapPodKeysSec, k.OtherKeys, k.MaxGapOtherSec, k.MaxGapOtherKey, k.MaxGapOtherAtSec)
 		if k.OwnedHotBot {
 			fmt.Fprintf(w, "; hot bot resumed after %.2fs", k.HotResumeSec)
 		}
 		if k.RestartSec > 0 {
-			fmt.Fprintf(w, "; restarted at %.2fs, pause of its keys overlapping the restart %.2fs", k.RestartSec, k.RestartMaxGapSec)
+			fmt.Fprintf(w, "; restarted at %.2fs, its keys' longest pause after the restart %.2fs", k.RestartSec, k.RestartMaxGapSec)
 		}
 		fmt.Fprintln(w)
 	}
@@ -1079,14 +1283,35 @@ func (m *MultiPod) writeSummary(w io.Writer) {
 			r.JoinSec, r.AppliedSec, r.FirstSendSec, r.Owned, r.Expected, r.OwnedOnce, r.Spread, r.SharesAfter, r.MovedKeys, r.MaxGapMovedSec, r.HotMoved, r.HotGapSec)
 	}
 	if n := m.NATSFail; n != nil && n.Node != "" {
-		fmt.Fprintf(w, "natsfail\tkilled %s (%s) at %.2fs; longest pause of all sending %.2fs from %.2fs (next accept %.2fs after the kill); longest pause of one key %.2fs (%s); meta leader afterwards %s",
-			n.Node, n.Roles, n.AtSec, n.MaxGapSec, n.GapStartSec, n.FirstAcceptAfterSec, n.MaxKeyGapSec, n.MaxKeyGapKey, n.NewMetaLeader)
+		fmt.Fprintf(w, "natsfail\tkilled %s (%s; leader of %d of %d LINE_INTENTS consumers) at %.2fs; longest pause of all sending %.2fs (%.2fs to %.2fs); longest pause of one key %.2fs (%s from %.2fs), %d keys paused over 1 s; meta leader afterwards %s",
+			n.Node, n.Roles, n.ConsumerLeaders, n.Consumers, n.AtSec, n.MaxGapSec, n.GapStartSec, n.GapEndSec, n.MaxKeyGapSec, n.MaxKeyGapKey, n.KeyGapStartSec, n.KeysOver1s, n.NewMetaLeader)
 		if n.RestartSec > 0 {
 			fmt.Fprintf(w, "; node started again at %.2fs", n.RestartSec)
 		}
 		fmt.Fprintln(w)
 	}
+	if d := m.HotWindow; d != nil {
+		fmt.Fprintf(w, "hot window\tby accept times: busiest %s window %d at %.2fs (by pod %v), busiest window with 2+ pods %d; %d accepts over %s (%d in windows with 2+ pods)",
+			d.Limit, d.MaxInWindow, d.AtSec, d.ByPod, d.MaxInSharedWindow, d.OverLimit, d.Limit, d.OverLimitShared)
+		if d.OverLimit > 0 {
+			fmt.Fprintf(w, " between %.2fs and %.2fs", d.OverLimitFirstSec, d.OverLimitLastSec)
+		}
+		fmt.Fprintln(w)
+	}
+	if t := m.Throttles; t != nil {
+		fmt.Fprintf(w, "429s\t%d outcomes (%d attempts) between %.2fs and %.2fs, by pod %v, by key %v\n", t.Outcomes, t.Attempts, t.FirstSec, t.LastSec, t.ByPod, t.ByKey)
+	}
 	if g := m.Gaps; g != nil {
 		fmt.Fprintf(w, "key pauses\t%d keys: longest %.2fs (%s at %.2fs), %d keys paused over 1 s\n", g.Keys, g.MaxGapSec, g.MaxGapKey, g.MaxGapAtSec, g.Over1s)
 	}
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

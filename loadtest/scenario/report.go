@@ -230,14 +230,16 @@ type KeyReport struct {
 	Limit    string `json:"limit"`
 	// MaxInWindow is the highest number of requests linesim received in any
 	// sliding window of the limit's period.
-	MaxInWindow       int          `json:"maxInWindow"`
-	MaxInWindowCapped bool         `json:"maxInWindowCapped,omitempty"`
-	LimitCount        int          `json:"limitCount"`
-	Violations        int64        `json:"violations"`
-	Received          int64        `json:"received"`
-	Accepted          int64        `json:"accepted"`
-	Throttled         int64        `json:"throttled429"`
-	Utilisation       *Utilisation `json:"utilisation,omitempty"`
+	MaxInWindow       int   `json:"maxInWindow"`
+	MaxInWindowCapped bool  `json:"maxInWindowCapped,omitempty"`
+	LimitCount        int   `json:"limitCount"`
+	Violations        int64 `json:"violations"`
+	Received          int64 `json:"received"`
+	Accepted          int64 `json:"accepted"`
+	Throttled         int64 `json:"throttled429"`
+	// Conflicts counts requests answered 409 (a retry key sent again).
+	Conflicts   int64        `json:"conflicts409,omitempty"`
+	Utilisation *Utilisation `json:"utilisation,omitempty"`
 	// AcceptsPerPeriod counts the key's accepts (outcome.At) in consecutive
 	// periods of its limit from the first accept: the drain's rate over time.
 	AcceptsPerPeriod []int `json:"acceptsPerPeriod,omitempty"`
@@ -250,6 +252,7 @@ type KeyWindow struct {
 	Limit       string `json:"limit"`
 	Violations  int64  `json:"violations"`
 	Throttled   int64  `json:"throttled429,omitempty"`
+	Conflicts   int64  `json:"conflicts409,omitempty"`
 }
 
 // KeysSummary covers every key linesim saw.

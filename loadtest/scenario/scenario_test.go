@@ -15,12 +15,20 @@ var (
 	binDir  string
 	binPath string
 	binErr  error
+
+	natsOnce sync.Once
+	natsDir  string
+	natsPath string
+	natsErr  error
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if binDir != "" {
 		_ = os.RemoveAll(binDir)
+	}
+	if natsDir != "" {
+		_ = os.RemoveAll(natsDir)
 	}
 	os.Exit(code)
 }
@@ -39,6 +47,23 @@ func dispatcherBinary(t *testing.T) string {
 		t.Fatal(binErr)
 	}
 	return binPath
+}
+
+// natsServerBinary builds nats-server (go.mod's version) once per test
+// binary.
+func natsServerBinary(t *testing.T) string {
+	t.Helper()
+	natsOnce.Do(func() {
+		natsDir, natsErr = os.MkdirTemp("", "linedispatch-scenario-test-nats-")
+		if natsErr != nil {
+			return
+		}
+		natsPath, natsErr = BuildNATSServer(context.Background(), natsDir)
+	})
+	if natsErr != nil {
+		t.Fatal(natsErr)
+	}
+	return natsPath
 }
 
 // testLog turns progress lines into t.Log lines.
@@ -62,7 +87,11 @@ func TestScenarios(t *testing.T) {
 	bin := dispatcherBinary(t)
 	for _, sc := range All() {
 		t.Run(sc.Name, func(t *testing.T) {
-			r := Run(context.Background(), sc, Options{Short: true, Bin: bin, Progress: testLog{t}})
+			opts := Options{Short: true, Bin: bin, Progress: testLog{t}}
+			if sc.Cluster {
+				opts.NATSServer = natsServerBinary(t)
+			}
+			r := Run(context.Background(), sc, opts)
 			var sum strings.Builder
 			r.WriteSummary(&sum)
 			t.Log("\n" + sum.String())

@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	pods := fs.Int("pods", 1, "number of dispatcher processes")
 	jsonOut := fs.String("json", "", "also write the JSON report to this file")
 	bin := fs.String("dispatcher", "", "dispatcher binary to run (default: build ./cmd/dispatcher into a temporary directory)")
+	natsBin := fs.String("nats-server", "", "nats-server binary of the 3-node cluster scenarios (default: build github.com/nats-io/nats-server/v2 at go.mod's version into a temporary directory when one runs)")
 	workDir := fs.String("workdir", "", "parent directory of each run's temporary directory (default: the system temp dir)")
 	keep := fs.Bool("keep", false, "keep each run's directory: JetStream store, pod configs and pod logs")
 	podLog := fs.String("pod-log-level", "warn", "log level of the dispatcher pods (logs go to pods/<pod>/pod.log in the run directory, see -keep; warnings and errors are counted in the report)")
@@ -100,6 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts := scenario.Options{
 		Short: *short, Pods: *pods, Bin: *bin, WorkDir: *workDir, Keep: *keep,
 		PodLogLevel: *podLog, PodSet: sets, Partitions: *partitions, Timeout: *timeout,
+		NATSServer: *natsBin,
 	}
 	switch *baseline {
 	case "auto":
@@ -117,22 +119,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		opts.Progress = stderr
 	}
-	if opts.Bin == "" {
+	needCluster := false
+	for _, s := range list {
+		needCluster = needCluster || s.Cluster
+	}
+	if opts.Bin == "" || (needCluster && opts.NATSServer == "") {
 		dir, err := os.MkdirTemp(*workDir, "linedispatch-scenario-bin-")
 		if err != nil {
 			fmt.Fprintln(stderr, "scenario:", err)
 			return exitFail
 		}
 		defer os.RemoveAll(dir)
-		start := time.Now()
-		b, err := scenario.BuildDispatcher(ctx, dir)
-		if err != nil {
-			fmt.Fprintln(stderr, "scenario:", err)
+		build := func(what string, f func(context.Context, string) (string, error), dst *string) bool {
+			if *dst != "" {
+				return true
+			}
+			start := time.Now()
+			b, err := f(ctx, dir)
+			if err != nil {
+				fmt.Fprintln(stderr, "scenario:", err)
+				return false
+			}
+			*dst = b
+			if !*quiet {
+				fmt.Fprintf(stderr, "built %s %s in %s\n", what, b, time.Since(start).Round(time.Millisecond))
+			}
+			return true
+		}
+		if !build("dispatcher", scenario.BuildDispatcher, &opts.Bin) {
 			return exitFail
 		}
-		opts.Bin = b
-		if !*quiet {
-			fmt.Fprintf(stderr, "built %s in %s\n", b, time.Since(start).Round(time.Millisecond))
+		if needCluster && !build("nats-server", scenario.BuildNATSServer, &opts.NATSServer) {
+			return exitFail
 		}
 	}
 
