@@ -33,7 +33,7 @@ func (e *Engine) attempt(ctx context.Context, j *job) result {
 	}
 	// LINE counts a request when it arrives. The limiter's guard absorbs
 	// delays between admission and arrival that vary by up to Guard; a
-	// request that would leave later than half of that after its token (a
+	// request that would leave later than a third of that after its token (a
 	// worker starved of CPU, a slow unit-registry call) is not sent on that
 	// token but goes back to its lane for a new one, so a saturated machine
 	// costs throughput instead of a window violation.

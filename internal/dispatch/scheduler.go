@@ -391,7 +391,7 @@ func (s *scheduler) dispatch(now time.Time) {
 		if l.persist {
 			j.sendLog = l.limiter.Snapshot()
 		} else {
-			j.staleAfter = l.limiter.Config().Guard / 2
+			j.staleAfter = l.limiter.Config().Guard / 3
 		}
 		s.send(l, j)
 		s.markReady(l)
