@@ -23,21 +23,7 @@ const ClusterSize = 3
 // returns the binary's path. Like BuildDispatcher it must run inside the
 // linedispatch module.
 func BuildNATSServer(ctx context.Context, dir string) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("scenario: not inside the linedispatch module (go env GOMOD is empty)")
-	}
-	bin := filepath.Join(dir, "nats-server")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/nats-io/nats-server/v2")
-	cmd.Dir = filepath.Dir(mod)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build github.com/nats-io/nats-server/v2: %w\n%s", err, b)
-	}
-	return bin, nil
+	return buildInModule(ctx, filepath.Join(dir, "nats-server"), "github.com/nats-io/nats-server/v2")
 }
 
 // Cluster is a NATSFactory that starts a ClusterNATS of three nats-server

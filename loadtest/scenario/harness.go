@@ -619,6 +619,12 @@ func parseScalar(s string) any {
 // BuildDispatcher builds ./cmd/dispatcher of the module containing the
 // working directory into dir and returns the binary's path.
 func BuildDispatcher(ctx context.Context, dir string) (string, error) {
+	return buildInModule(ctx, filepath.Join(dir, "dispatcher"), "./cmd/dispatcher")
+}
+
+// buildInModule runs go build -o bin pkg at the root of the linedispatch
+// module that contains the working directory.
+func buildInModule(ctx context.Context, bin, pkg string) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
@@ -627,11 +633,10 @@ func BuildDispatcher(ctx context.Context, dir string) (string, error) {
 	if mod == "" || mod == os.DevNull {
 		return "", errors.New("scenario: not inside the linedispatch module (go env GOMOD is empty)")
 	}
-	bin := filepath.Join(dir, "dispatcher")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/dispatcher")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 	cmd.Dir = filepath.Dir(mod)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/dispatcher: %w\n%s", err, b)
+		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
 	}
 	return bin, nil
 }
