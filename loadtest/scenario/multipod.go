@@ -584,11 +584,8 @@ func runScale3(ctx context.Context, h *Harness) error {
 	if err := h.MaybeBaseline(ctx, false); err != nil {
 		return err
 	}
-	m := h.multi()
 	hotBot := h.Bots[bots]
-	hotKey := KeyID{hotBot, "push"}
-	m.HotBot, m.HotPartition = hotBot, partitionOf(hotBot, h.Opts.Partitions)
-	h.NameKey(hotKey, "hot", false)
+	m, hotKey := h.markHot(hotBot)
 	type phase struct {
 		pods       int
 		n          int
@@ -733,13 +730,8 @@ func runPodKill(ctx context.Context, h *Harness) error {
 	if err := h.MaybeBaseline(ctx, false); err != nil {
 		return err
 	}
-	m := h.multi()
-	hotKey := KeyID{hotBot, "push"}
-	m.HotBot, m.HotPartition = hotBot, partitionOf(hotBot, h.Opts.Partitions)
-	h.NameKey(hotKey, "hot", false)
-	st, err := h.Publish(ctx, hot, func(int) (*intent.Intent, error) { return h.Gen.Push(hotBot, "hot") })
-	h.Report.Publish = &st
-	if err != nil {
+	m, hotKey := h.markHot(hotBot)
+	if err := h.publishHot(ctx, hotBot, hot); err != nil {
 		return err
 	}
 	names := podNames(3)
@@ -922,13 +914,8 @@ func runPodJoin(ctx context.Context, h *Harness) error {
 	if err := h.MaybeBaseline(ctx, false); err != nil {
 		return err
 	}
-	m := h.multi()
-	hotKey := KeyID{hotBot, "push"}
-	m.HotBot, m.HotPartition = hotBot, partitionOf(hotBot, h.Opts.Partitions)
-	h.NameKey(hotKey, "hot", false)
-	st, err := h.Publish(ctx, hot, func(int) (*intent.Intent, error) { return h.Gen.Push(hotBot, "hot") })
-	h.Report.Publish = &st
-	if err != nil {
+	m, hotKey := h.markHot(hotBot)
+	if err := h.publishHot(ctx, hotBot, hot); err != nil {
 		return err
 	}
 	if _, err := h.StartPodsTogether(ctx, 1); err != nil {
@@ -1102,10 +1089,7 @@ func runNATSFail(ctx context.Context, h *Harness) error {
 	if !ok {
 		return fmt.Errorf("natsfail needs the NATS cluster, got %T", h.NATS)
 	}
-	m := h.multi()
-	hotKey := KeyID{hotBot, "push"}
-	m.HotBot, m.HotPartition = hotBot, partitionOf(hotBot, h.Opts.Partitions)
-	h.NameKey(hotKey, "hot", false)
+	m, hotKey := h.markHot(hotBot)
 	// The pods start one after the other on the idle cluster, and the
 	// backlog is published once they run: pods started together on a
 	// fresh cluster race to create the KV buckets and may time out
@@ -1118,9 +1102,7 @@ func runNATSFail(ctx context.Context, h *Harness) error {
 	if err := h.waitAssigned(ctx, 3, 60*time.Second); err != nil {
 		return err
 	}
-	st, err := h.Publish(ctx, hot, func(int) (*intent.Intent, error) { return h.Gen.Push(hotBot, "hot") })
-	h.Report.Publish = &st
-	if err != nil {
+	if err := h.publishHot(ctx, hotBot, hot); err != nil {
 		return err
 	}
 	steady := h.Bots[:bots]
@@ -1314,4 +1296,20 @@ func cmpInt64(a, b int64) int {
 		return 1
 	}
 	return 0
+}
+
+// markHot registers hotBot's push key as the scenario's hot key.
+func (h *Harness) markHot(hotBot string) (*MultiPod, KeyID) {
+	m := h.multi()
+	hotKey := KeyID{hotBot, "push"}
+	m.HotBot, m.HotPartition = hotBot, partitionOf(hotBot, h.Opts.Partitions)
+	h.NameKey(hotKey, "hot", false)
+	return m, hotKey
+}
+
+// publishHot publishes the hot bot's push backlog of n intents.
+func (h *Harness) publishHot(ctx context.Context, hotBot string, n int) error {
+	st, err := h.Publish(ctx, n, func(int) (*intent.Intent, error) { return h.Gen.Push(hotBot, "hot") })
+	h.Report.Publish = &st
+	return err
 }
