@@ -117,17 +117,26 @@ func checkPushTo(ps *problems, raw []byte) {
 	}
 }
 
-func checkMulticastTo(ps *problems, raw []byte) {
+// checkArray checks that field is an array of 1 to max items (named by
+// noun), and reports whether its elements should be checked.
+func checkArray(ps *problems, field string, raw []byte, max int, noun string) bool {
 	switch {
 	case raw == nil:
-		ps.invalid("body.to", fmt.Sprintf("required: an array of 1 to %d user IDs", MaxMulticastRecipients))
-		return
+		ps.invalid(field, fmt.Sprintf("required: an array of 1 to %d %s", max, noun))
+		return false
 	case !isArray(raw):
-		ps.invalid("body.to", fmt.Sprintf("must be an array of 1 to %d user IDs", MaxMulticastRecipients))
-		return
+		ps.invalid(field, fmt.Sprintf("must be an array of 1 to %d %s", max, noun))
+		return false
 	}
-	if n := count(raw); n == 0 || n > MaxMulticastRecipients {
-		ps.invalid("body.to", fmt.Sprintf("must hold 1 to %d user IDs, got %d", MaxMulticastRecipients, n))
+	if n := count(raw); n == 0 || n > max {
+		ps.invalid(field, fmt.Sprintf("must hold 1 to %d %s, got %d", max, noun, n))
+	}
+	return true
+}
+
+func checkMulticastTo(ps *problems, raw []byte) {
+	if !checkArray(ps, "body.to", raw, MaxMulticastRecipients, "user IDs") {
+		return
 	}
 	elements(raw, func(i int, r []byte) bool {
 		// IDs contain no escapes, so the raw bytes between the quotes are the
@@ -147,16 +156,8 @@ func checkMulticastTo(ps *problems, raw []byte) {
 }
 
 func checkMessages(ps *problems, raw []byte) {
-	switch {
-	case raw == nil:
-		ps.invalid("body.messages", fmt.Sprintf("required: an array of 1 to %d messages", MaxMessages))
+	if !checkArray(ps, "body.messages", raw, MaxMessages, "messages") {
 		return
-	case !isArray(raw):
-		ps.invalid("body.messages", fmt.Sprintf("must be an array of 1 to %d messages", MaxMessages))
-		return
-	}
-	if n := count(raw); n == 0 || n > MaxMessages {
-		ps.invalid("body.messages", fmt.Sprintf("must hold 1 to %d messages, got %d", MaxMessages, n))
 	}
 	elements(raw, func(i int, m []byte) bool {
 		checkMessage(ps, i, m)
