@@ -68,6 +68,10 @@ type HTTP struct {
 	// Addr is host:port; empty string "-" disables the server.
 	// Default DefaultHTTPAddr.
 	Addr string `yaml:"addr"`
+	// Pprof serves Go's profiler under /debug/pprof/ on Addr. Default
+	// false: profiles reveal internals, so turn it on only where Addr is
+	// not reachable from outside (it is how the scenario runner profiles).
+	Pprof bool `yaml:"pprof"`
 }
 
 // Line configures the LINE Messaging API side.

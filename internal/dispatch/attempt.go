@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
+	"github.com/linedispatch/linedispatch/internal/limiter"
 	"github.com/linedispatch/linedispatch/internal/lineapi"
 	"github.com/linedispatch/linedispatch/internal/outcome"
 	"github.com/linedispatch/linedispatch/internal/sender"
@@ -34,12 +36,20 @@ func (e *Engine) attempt(ctx context.Context, j *job) result {
 	// LINE counts a request when it arrives. The limiter's guard absorbs
 	// delays between admission and arrival that vary by up to Guard; a
 	// request that would leave later than a third of that after its token (a
-	// worker starved of CPU, a slow unit-registry call) is not sent on that
-	// token but goes back to its lane for a new one, so a saturated machine
-	// costs throughput instead of a window violation.
-	if j.staleAfter > 0 && time.Since(j.reservedAt) > j.staleAfter {
-		e.metrics.stale.Inc()
-		return result{j: j, kind: resultStale}
+	// worker starved of CPU, a slow unit-registry call) has its admission
+	// moved to now, which the window log always accepts while the old one is
+	// still in it. Otherwise it goes back to its lane for a new token. Either
+	// way the log holds departure times, so a saturated machine costs
+	// throughput instead of a window violation.
+	if j.staleAfter > 0 {
+		if now := time.Now(); now.Sub(j.reservedAt) > j.staleAfter {
+			if !j.limiter.Restamp(j.reservedAt, now) {
+				e.metrics.stale.WithLabelValues("requeued").Inc()
+				return result{j: j, kind: resultStale}
+			}
+			e.metrics.stale.WithLabelValues("restamped").Inc()
+			j.reservedAt = now
+		}
 	}
 	req := sender.Request{
 		Channel:  j.in.Channel,
@@ -47,6 +57,9 @@ func (e *Engine) attempt(ctx context.Context, j *job) result {
 		Endpoint: j.in.Endpoint,
 		Body:     j.body,
 		RetryKey: j.in.EffectiveRetryKey(),
+	}
+	if j.staleAfter > 0 {
+		req.Wrote = e.departure(j.limiter, j.reservedAt, j.staleAfter)
 	}
 	resp, err := e.sender.Send(ctx, req)
 	class := sender.Classify(resp, err)
@@ -89,6 +102,24 @@ func (e *Engine) attempt(ctx context.Context, j *job) result {
 		}
 		e.recordDead(ctx, j, reason, err)
 		return result{j: j, kind: resultFinished}
+	}
+}
+
+// departure returns the sender's Wrote hook for a request admitted at
+// `admitted`: if the request was written more than staleAfter later (the
+// process was descheduled between the check above and the write, or the
+// connection pool made it wait), the admission moves to the write. The check
+// before Send keeps such a request from going out on an old token; this
+// keeps the window log at the true departure for the admissions that follow.
+// Only the first write counts: the log holds one entry per admission.
+func (e *Engine) departure(l *limiter.Limiter, admitted time.Time, staleAfter time.Duration) func(time.Time) {
+	var once atomic.Bool
+	return func(wrote time.Time) {
+		if once.Swap(true) || wrote.Sub(admitted) <= staleAfter {
+			return
+		}
+		l.Restamp(admitted, wrote)
+		e.metrics.stale.WithLabelValues("restamped_at_write").Inc()
 	}
 }
 

@@ -35,15 +35,18 @@ type Engine struct {
 	log        zerolog.Logger
 	metrics    *Metrics
 
-	credits  chan struct{} // one per intent the pod may hold
-	held     sync.Map      // *job -> struct{}: everything held, for keep-alive
-	sched    *scheduler
-	replicas int
-	lanes    *laneStore
-	handover handovers
-	own      Ownership
-	settle   time.Duration
-	rescan   chan struct{}
+	credits chan struct{} // one per intent the pod may hold
+	held    sync.Map      // *job -> struct{}: everything held, for keep-alive
+	// spillingKeys holds the laneKeys whose lanes spill (written by the
+	// scheduler, read by pullers to pass their intents through undecoded).
+	spillingKeys sync.Map
+	sched        *scheduler
+	replicas     int
+	lanes        *laneStore
+	handover     handovers
+	own          Ownership
+	settle       time.Duration
+	rescan       chan struct{}
 }
 
 // Deps are the engine's collaborators.

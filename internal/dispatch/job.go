@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linedispatch/linedispatch/intent"
+	"github.com/linedispatch/linedispatch/internal/limiter"
 )
 
 // laneKey identifies a lane: LINE's rate-limit bucket.
@@ -30,6 +31,12 @@ type job struct {
 	// redrives counts how often an operator redrove the intent from LINE_DEAD;
 	// its outcome's Nats-Msg-Id depends on it.
 	redrives int
+	// raw jobs were not decoded (see passThrough): in holds only the ID and
+	// the key, and the job may only be spilled or handed back.
+	raw bool
+	// spillID is the Nats-Msg-Id of the job's copy in LINE_BACKLOG, so a
+	// spill repeated after a failed ack is stored once.
+	spillID string
 
 	// body is what is sent: the intent's body with its unit name (or
 	// without it, when the cap policy strips it). Prepared on first attempt.
@@ -41,6 +48,7 @@ type job struct {
 	// staleAfter how late the request may leave after it (see attempt).
 	reservedAt time.Time
 	staleAfter time.Duration
+	limiter    *limiter.Limiter // the lane's, for Restamp
 
 	// sendLog, when set, is the lane's send log including this send: it is
 	// persisted before the request goes out (hour-scale lanes only).

@@ -13,7 +13,7 @@ type Metrics struct {
 	laneDepth prometheus.Gauge
 	held      prometheus.Gauge
 	spills    prometheus.Counter
-	stale     prometheus.Counter
+	stale     *prometheus.CounterVec
 }
 
 // NewMetrics builds the collectors and registers them with reg (nil: none).
@@ -45,10 +45,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Intents moved from a full lane to LINE_BACKLOG.",
 		}),
 	}
-	m.stale = prometheus.NewCounter(prometheus.CounterOpts{
+	m.stale = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "linedispatch_stale_tokens_total",
-		Help: "Requests not sent because they would have left LINE's rate window guard after their limiter token (a starved worker); they took a new token.",
-	})
+		Help: "Requests that would have left more than a third of the limiter's guard after their token (a starved worker): restamped (the admission moved to the real departure) or requeued (a new token).",
+	}, []string{"action"})
 	if reg != nil {
 		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills, m.stale)
 	}

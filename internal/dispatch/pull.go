@@ -92,10 +92,13 @@ func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
 // The queue is never trusted: whatever a producer wrote, the pod records an
 // outcome and moves on.
 func (e *Engine) accept(ctx context.Context, p int, msg jetstream.Msg) {
-	j, err := e.decodeJob(p, msg)
-	if err != nil {
-		e.deadLetterInvalid(ctx, msg, err)
-		return
+	j := e.passThrough(p, msg)
+	if j == nil {
+		var err error
+		if j, err = e.decodeJob(p, msg); err != nil {
+			e.deadLetterInvalid(ctx, msg, err)
+			return
+		}
 	}
 	select {
 	case e.sched.in <- j:
@@ -114,21 +117,70 @@ func (e *Engine) decodeJob(p int, msg jetstream.Msg) (*job, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &job{
-		msg:       msg,
-		in:        in,
-		key:       laneKey{channel: in.Channel, bot: in.Bot, endpoint: in.Endpoint},
-		partition: p,
-		received:  now,
-		deadline:  in.Deadline(),
-	}
+	j := &job{msg: msg, in: in, deadline: in.Deadline()}
 	if h := msg.Headers(); h != nil {
 		j.redrives, _ = strconv.Atoi(h.Get(deadletter.HeaderRedrive))
 	}
+	j.spillID = deadletter.RedriveMsgID(in.ID, j.redrives)
+	e.hold(j, p, now)
+	return j, nil
+}
+
+// passThrough returns a job for an intent of a key whose lane is spilling,
+// without decoding it: it goes straight to LINE_BACKLOG, and is decoded and
+// validated when the lane refills it. Passing a deep partition through is
+// most of a hot key's cost, and the decode was most of that. It returns nil
+// (decode as usual) when the lane is not spilling, or when the message has
+// no Nats-Msg-Id to de-duplicate its spill by.
+func (e *Engine) passThrough(p int, msg jetstream.Msg) *job {
+	ch, bot, ep, ok := subjectKeyOf(msg.Subject())
+	if !ok {
+		return nil
+	}
+	k := laneKey{channel: ch, bot: bot, endpoint: intent.Endpoint(ep)}
+	if _, spilling := e.spillingKeys.Load(k); !spilling {
+		return nil
+	}
+	h := msg.Headers()
+	id := h.Get(jetstream.MsgIDHeader)
+	if id == "" {
+		return nil
+	}
+	j := &job{msg: msg, raw: true, spillID: id,
+		in: &intent.Intent{ID: id, Channel: ch, Bot: bot, Endpoint: k.endpoint}}
+	j.redrives, _ = strconv.Atoi(h.Get(deadletter.HeaderRedrive))
+	e.hold(j, p, time.Now())
+	return j
+}
+
+// hold registers a pulled job: it holds a credit and is kept alive until it
+// is acked, nacked or spilled.
+func (e *Engine) hold(j *job, p int, now time.Time) {
+	j.key = laneKey{channel: j.in.Channel, bot: j.in.Bot, endpoint: j.in.Endpoint}
+	j.partition, j.received = p, now
 	j.lastProgress.Store(now.UnixNano())
 	j.credit.Store(true)
 	e.held.Store(j, struct{}{})
-	return j, nil
+}
+
+// subjectKeyOf splits a stored subject line.q.<p>.<channel>.<bot>.<endpoint>
+// without allocating.
+func subjectKeyOf(subject string) (ch, bot, ep string, ok bool) {
+	rest := subject
+	var tok [6]string
+	for i := range tok {
+		if i == len(tok)-1 {
+			tok[i] = rest
+			break
+		}
+		if tok[i], rest, ok = strings.Cut(rest, "."); !ok {
+			return "", "", "", false
+		}
+	}
+	if strings.Contains(tok[5], ".") || tok[3] == "" || tok[4] == "" || tok[5] == "" {
+		return "", "", "", false
+	}
+	return tok[3], tok[4], tok[5], true
 }
 
 // matchesSubject checks that the stored subject

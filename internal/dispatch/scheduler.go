@@ -113,7 +113,7 @@ func (s *scheduler) run(ctx context.Context) {
 				break
 			}
 			l := s.lane(r.key, r.partition)
-			l.spilling = true
+			s.setSpilling(l, true)
 			s.maybeRefill(l)
 		case ev := <-s.parts:
 			s.partition(ev)
@@ -135,8 +135,11 @@ func (s *scheduler) admit(j *job) {
 		return
 	}
 	l := s.lane(j.key, j.partition)
-	if l.spilling || l.fresh.len() >= s.e.cfg.LaneCapacity {
-		l.spilling = true
+	if l.spilling || j.raw || l.fresh.len() >= s.e.cfg.LaneCapacity {
+		// A raw job met a lane that stopped spilling meanwhile: spilling it
+		// anyway keeps FIFO (what the lane holds goes first, the backlog
+		// after) and costs one refill.
+		s.setSpilling(l, true)
 		l.spillsInFlight++
 		// The spiller's pipeline is bounded on its own; holding the credit
 		// until the PubAck would throttle the partition to the spill rate.
@@ -147,6 +150,20 @@ func (s *scheduler) admit(j *job) {
 	l.fresh.push(j)
 	s.e.metrics.laneDepth.Inc()
 	s.markReady(l)
+}
+
+// setSpilling records whether l spills; pullers read it (passThrough) to
+// skip decoding what will be spilled anyway.
+func (s *scheduler) setSpilling(l *lane, on bool) {
+	if l.spilling == on {
+		return
+	}
+	l.spilling = on
+	if on {
+		s.e.spillingKeys.Store(l.key, struct{}{})
+	} else {
+		s.e.spillingKeys.Delete(l.key)
+	}
 }
 
 func (s *scheduler) spillDone(k laneKey) {
@@ -190,11 +207,14 @@ func (s *scheduler) refillDone(r refillReport) {
 		l.fresh.push(j)
 	}
 	s.e.metrics.laneDepth.Add(float64(len(r.jobs)))
-	if r.err != nil {
+	switch {
+	case r.err != nil:
 		s.e.log.Warn().Err(r.err).Str("bot", r.key.bot).Str("endpoint", string(r.key.endpoint)).Msg("backlog refill failed; will retry")
 		s.sleep(l, time.Now().Add(time.Second))
-	} else if len(r.jobs) == 0 && l.spillsInFlight == 0 && l.spillsDone == l.refillMark {
-		l.spilling = false // the backlog is empty and nothing is on its way there
+	case r.more && len(r.jobs) == 0:
+		s.sleep(l, time.Now().Add(refillRetry)) // its wake asks again
+	case len(r.jobs) == 0 && l.spillsInFlight == 0 && l.spillsDone == l.refillMark:
+		s.setSpilling(l, false) // the backlog is empty and nothing is on its way there
 	}
 	s.markReady(l)
 	if len(r.jobs) > 0 || l.spillsDone != l.refillMark {
@@ -248,8 +268,8 @@ func (s *scheduler) complete(r result) {
 		}
 	case resultReleased:
 	case resultStale:
-		// The token is spent (the log keeps it: conservative); the intent
-		// goes back to the head of its lane for a fresh one.
+		// Restamp refused: the old admission left the log; the intent goes
+		// back to the head of its lane for a fresh one.
 		if !s.owned[l.partition] {
 			s.e.handBack(r.j)
 			break
@@ -309,7 +329,8 @@ func (s *scheduler) partition(ev partEvent) {
 			s.e.metrics.laneDepth.Dec()
 		}
 		// The backlog stays in LINE_BACKLOG for the next owner.
-		l.retries, l.spilling = nil, false
+		l.retries = nil
+		s.setSpilling(l, false)
 	}
 	s.checkReleased(ev.p)
 }
@@ -392,6 +413,7 @@ func (s *scheduler) dispatch(now time.Time) {
 			j.sendLog = l.limiter.Snapshot()
 		} else {
 			j.staleAfter = l.limiter.Config().Guard / 3
+			j.limiter = l.limiter
 		}
 		s.send(l, j)
 		s.markReady(l)

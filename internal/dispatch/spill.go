@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -73,7 +74,7 @@ func (sp *spiller) run(ctx context.Context) {
 		}
 		m := nats.NewMsg(queue.BacklogSubject(j.partition, j.in.Channel, j.in.Bot, string(j.in.Endpoint)))
 		m.Data = j.msg.Data()
-		m.Header.Set(jetstream.MsgIDHeader, deadletter.RedriveMsgID(j.in.ID, j.redrives))
+		m.Header.Set(jetstream.MsgIDHeader, j.spillID)
 		if j.redrives > 0 {
 			m.Header.Set(deadletter.HeaderRedrive, strconv.Itoa(j.redrives))
 		}
@@ -104,6 +105,10 @@ func backlogConsumerName(k laneKey) string {
 	return "bl_" + k.channel + "_" + k.bot + "_" + string(k.endpoint)
 }
 
+// refillRetry is how soon a lane asks again after a refill that came back
+// empty although its backlog holds intents.
+const refillRetry = 20 * time.Millisecond
+
 // refillRequest asks a refiller for up to n of a lane's spilled intents.
 type refillRequest struct {
 	key       laneKey
@@ -117,17 +122,30 @@ type refillReport struct {
 	jobs []*job
 	n    int // asked for
 	err  error
+	// more is set when nothing came back although the backlog holds
+	// intents: the lane must not conclude that its backlog is empty.
+	more bool
+}
+
+// backlogMaxAckPending bounds a backlog consumer's unacknowledged intents:
+// what one lane can hold from it (its queue, in flight, retries) with room.
+func backlogMaxAckPending(c Config) int {
+	return 2*c.LaneCapacity + c.MaxInflightPerLane + maxRefill
 }
 
 // refill fetches one lane's spilled intents, oldest first.
 func (e *Engine) refill(ctx context.Context, r refillRequest) refillReport {
 	rep := refillReport{key: r.key, n: r.n}
 	c, err := e.js.CreateOrUpdateConsumer(ctx, queue.BacklogStream, jetstream.ConsumerConfig{
-		Durable:           backlogConsumerName(r.key),
-		FilterSubject:     queue.BacklogSubject(r.partition, r.key.channel, r.key.bot, string(r.key.endpoint)),
-		AckPolicy:         jetstream.AckExplicitPolicy,
-		AckWait:           e.cfg.AckWait,
-		MaxDeliver:        -1,
+		Durable:       backlogConsumerName(r.key),
+		FilterSubject: queue.BacklogSubject(r.partition, r.key.channel, r.key.bot, string(r.key.endpoint)),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       e.cfg.AckWait,
+		MaxDeliver:    -1,
+		// The lane acks what it refilled as it sends; JetStream's default
+		// of 1,000 unacknowledged messages would starve a lane that holds
+		// more, and its refills would come back empty.
+		MaxAckPending:     backlogMaxAckPending(e.cfg),
 		InactiveThreshold: 10 * time.Minute, // the server removes it once the key cools down
 	})
 	if err != nil {
@@ -150,6 +168,16 @@ func (e *Engine) refill(ctx context.Context, r refillRequest) refillReport {
 		rep.err = err
 		return rep
 	}
+	defer func() {
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && got == 0 {
+			rep.err = err
+		}
+		if got == 0 && rep.err == nil && c.CachedInfo().NumPending > 0 {
+			// Stored but not delivered (e.g. still being written): the
+			// backlog is not empty; the lane asks again shortly.
+			rep.more = true
+		}
+	}()
 	for msg := range batch.Messages() {
 		got++
 		j, err := e.decodeJob(r.partition, msg)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -114,7 +115,7 @@ func Start(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Pod, e
 	if err != nil {
 		return nil, err
 	}
-	if err := p.serveHTTP(cfg.HTTP.Addr, reg); err != nil {
+	if err := p.serveHTTP(cfg.HTTP, reg); err != nil {
 		return nil, err
 	}
 	go func() { p.done <- p.run(ctx) }()
@@ -122,7 +123,8 @@ func Start(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Pod, e
 	return p, nil
 }
 
-func (p *Pod) serveHTTP(addr string, reg *prometheus.Registry) error {
+func (p *Pod) serveHTTP(hc config.HTTP, reg *prometheus.Registry) error {
+	addr := hc.Addr
 	if addr == "-" {
 		return nil
 	}
@@ -147,6 +149,13 @@ func (p *Pod) serveHTTP(addr string, reg *prometheus.Registry) error {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.Handle("/v1/stats/", stats.Handler(stats.NewStore(p.conn.JS, p.statsBucket), p.log))
+	if hc.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"time"
 
 	"github.com/linedispatch/linedispatch/internal/lineapi"
@@ -31,6 +32,16 @@ func (s *Sender) attempt(ctx context.Context, ri int, req *Request, tok string) 
 	actx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 
+	if req.Wrote != nil {
+		wrote := req.Wrote
+		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+			WroteRequest: func(info httptrace.WroteRequestInfo) {
+				if info.Err == nil {
+					wrote(time.Now())
+				}
+			},
+		})
+	}
 	hreq, err := http.NewRequestWithContext(actx, routes[ri].method, s.urls[ri], bytes.NewReader(req.Body))
 	if err != nil {
 		return nil, invalid(req.Endpoint, "%v", err)

@@ -31,6 +31,12 @@ type Request struct {
 	// RetryKey is the X-Line-Retry-Key: required for the endpoints that take
 	// one (push, multicast, narrowcast, broadcast), forbidden for the others.
 	RetryKey string
+	// Wrote, when set, is called with the time each HTTP request of this
+	// Send was written to the connection (all of it, flushed), from the
+	// transport's goroutine. LINE counts a request when it arrives, so this
+	// is the departure a rate limiter should account, not when Send was
+	// called.
+	Wrote func(time.Time)
 }
 
 // Response is LINE's answer to a request it accepted: 2xx, or 409 (the retry

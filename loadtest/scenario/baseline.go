@@ -47,7 +47,7 @@ func (h *Harness) MeasureBaseline(ctx context.Context, n int, concurrency int) e
 
 	perMsg := func(d time.Duration) float64 { return round2(float64(d.Microseconds()) / float64(n)) }
 	gen := newGen(h.Channel, "baseline")
-	cpu := selfCPU()
+	cpu := h.stageCPU()
 	st, err := publishN(ctx, func(ctx context.Context, ins []*intent.Intent) error {
 		_, err := intent.PublishBatch(ctx, h.JS, ins)
 		return err
@@ -56,23 +56,23 @@ func (h *Harness) MeasureBaseline(ctx context.Context, n int, concurrency int) e
 		return fmt.Errorf("baseline publish: %w", err)
 	}
 	b.PublishPerSec = round2(st.PerSec)
-	b.PublishCPUMicros = perMsg(selfCPU() - cpu)
+	b.PublishCPUMicros = perMsg(h.stageCPU() - cpu)
 
-	cpu = selfCPU()
+	cpu = h.stageCPU()
 	rate, err := h.consumeAll(ctx, n)
 	if err != nil {
 		return fmt.Errorf("baseline consume: %w", err)
 	}
 	b.ConsumeAckPerSec = round2(rate)
-	b.ConsumeAckCPUMicros = perMsg(selfCPU() - cpu)
+	b.ConsumeAckCPUMicros = perMsg(h.stageCPU() - cpu)
 
-	cpu = selfCPU()
+	cpu = h.stageCPU()
 	rate, errs, err := httpBaseline(ctx, h.Channel, n, concurrency)
 	if err != nil {
 		return fmt.Errorf("baseline http: %w", err)
 	}
 	b.HTTPPerSec, b.HTTPErrors = round2(rate), errs
-	b.HTTPCPUMicros = perMsg(selfCPU() - cpu)
+	b.HTTPCPUMicros = perMsg(h.stageCPU() - cpu)
 	b.CombinedCPUMicros = round2(b.PublishCPUMicros + b.ConsumeAckCPUMicros + b.HTTPCPUMicros)
 	b.CombinedPerSec = round2(Combined(b.PublishPerSec, b.ConsumeAckPerSec, b.HTTPPerSec))
 	h.Logf("baseline: publish %.0f/s, consume+ack %.0f/s, http %.0f/s, combined %.0f/s", b.PublishPerSec, b.ConsumeAckPerSec, b.HTTPPerSec, b.CombinedPerSec)

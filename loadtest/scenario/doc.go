@@ -1,9 +1,8 @@
 // Package scenario is linedispatch's scenario runner: it starts a whole
-// deployment on one machine — NATS JetStream (embedded in the runner process,
-// or a 3-node cluster),
-// the LINE simulator (in process, real HTTP on loopback) and N dispatcher pods
-// as separate processes built from ./cmd/dispatcher — runs a named scenario
-// against it, and produces one Report: what was published, what came out,
+// deployment on one machine — NATS JetStream (a nats-server process, embedded
+// in the runner process, or a 3-node cluster), the LINE simulator (in
+// process, real HTTP on loopback) and N dispatcher pods as separate
+// processes built from ./cmd/dispatcher — runs a named scenario against it, and produces one Report: what was published, what came out,
 // what linesim saw (deliveries, duplicates, 429s, the highest count in any
 // sliding window per key), limit utilisation while a backlog drains, latency
 // percentiles, pod memory, and the physical baseline of the same machine.
@@ -21,9 +20,11 @@
 //
 //	h.StartLoad(ctx, bots, rate)    publish at a steady rate while pods run
 //
-// The NATS side is pluggable (Options.NATS): an embedded single node, or a
-// ClusterNATS of three nats-server processes on loopback (R3 streams) for
-// scenarios registered with Cluster. The multi-pod scenarios (scale3,
+// The NATS side is pluggable (Options.NATS): a single nats-server process
+// (ProcessNATS, the default with Options.NATSServer), an embedded single
+// node, or a ClusterNATS of three nats-server processes on loopback (R3
+// streams) for scenarios registered with Cluster; the process deployments
+// run at the pods' niceness, below the runner and its linesim. The multi-pod scenarios (scale3,
 // podkill, podjoin, natsfail) read the pods' partition assignments from
 // their logs and add a MultiPod section to the report. docs/scenarios.md
 // documents the scenarios and definitions.

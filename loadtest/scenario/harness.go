@@ -49,11 +49,12 @@ type Options struct {
 	// Baseline forces the physical baseline on or off (nil: the scenario
 	// decides: always in steady, in the long variant of the others).
 	Baseline *bool
-	// NATS starts the JetStream deployment. Default Embedded(). Scenarios
-	// marked Cluster use Cluster(NATSServer) instead.
+	// NATS starts the JetStream deployment. Default: Process(NATSServer)
+	// when NATSServer is set, else Embedded(). Scenarios marked Cluster use
+	// Cluster(NATSServer) instead.
 	NATS NATSFactory
-	// NATSServer is the nats-server binary of the cluster scenarios (see
-	// BuildNATSServer).
+	// NATSServer is the nats-server binary of the process and cluster
+	// deployments (see BuildNATSServer).
 	NATSServer string
 	// Partitions is the LINE_INTENTS partition count. Default DefaultPartitions.
 	Partitions int
@@ -70,6 +71,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.NATS == nil {
 		o.NATS = Embedded()
+		if o.NATSServer != "" {
+			o.NATS = Process(o.NATSServer)
+		}
 	}
 	if o.Partitions <= 0 {
 		o.Partitions = DefaultPartitions
@@ -116,6 +120,7 @@ type Harness struct {
 
 	stack     Stack
 	cpuStart  time.Duration // runner CPU when the first pod started
+	natsStart time.Duration // NATS processes' CPU then
 	named     map[KeyID]string
 	backlog   map[KeyID]bool
 	published atomic.Int64
@@ -243,9 +248,7 @@ func (h *Harness) AddPod() (*Pod, error) {
 // StartPods adds n pods and starts them.
 func (h *Harness) StartPods(ctx context.Context, n int) error {
 	start := time.Now()
-	if h.cpuStart == 0 {
-		h.cpuStart = selfCPU()
-	}
+	h.markCPUStart()
 	for i := 0; i < n; i++ {
 		p, err := h.AddPod()
 		if err != nil {
@@ -278,9 +281,7 @@ func (h *Harness) StartPodsTogether(ctx context.Context, n int) ([]int, error) {
 // every one serves /healthz.
 func (h *Harness) StartTogether(ctx context.Context, idx ...int) error {
 	start := time.Now()
-	if h.cpuStart == 0 {
-		h.cpuStart = selfCPU()
-	}
+	h.markCPUStart()
 	errs := make([]error, len(idx))
 	var wg sync.WaitGroup
 	for k, i := range idx {
@@ -294,6 +295,27 @@ func (h *Harness) StartTogether(ctx context.Context, idx ...int) error {
 	h.Logf("%d pod(s) healthy in %s", len(idx), time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+// markCPUStart records the runner's and the NATS processes' CPU when the
+// first pod starts: the run's CPU is counted from there.
+func (h *Harness) markCPUStart() {
+	if h.cpuStart == 0 {
+		h.cpuStart, h.natsStart = selfCPU(), h.natsCPU()
+	}
+}
+
+// natsCPU is the CPU of the NATS server processes over all their lives (0
+// when NATS is embedded: selfCPU counts it then). A cluster sums its nodes.
+func (h *Harness) natsCPU() time.Duration {
+	if p, ok := h.NATS.(NATSProcesses); ok {
+		return p.CPU()
+	}
+	return 0
+}
+
+// stageCPU is the CPU the runner and NATS have used: the baseline's stages
+// run in both.
+func (h *Harness) stageCPU() time.Duration { return selfCPU() + h.natsCPU() }
 
 // Senders is the dispatcher's sender pool size of one pod.
 func (h *Harness) Senders() int {
@@ -410,6 +432,7 @@ func (h *Harness) WaitOutcomesFunc(ctx context.Context, n int, stall time.Durati
 func (h *Harness) Collect(ctx context.Context) (*Collected, *linesim.Report, error) {
 	if h.cpuStart != 0 {
 		h.Report.Env.RunnerCPUSeconds = round2((selfCPU() - h.cpuStart).Seconds())
+		h.Report.Env.NATSCPUSeconds = round2((h.natsCPU() - h.natsStart).Seconds())
 	}
 	for _, p := range h.Pods.All() {
 		if err := p.scrapeMetrics(ctx); err != nil {
@@ -511,13 +534,14 @@ func (h *Harness) fill(c *Collected, rep *linesim.Report) {
 		}
 		r.Pods = append(r.Pods, pr)
 	}
-	cs := &CPUStats{RunnerSeconds: r.Env.RunnerCPUSeconds}
+	_, natsOwn := h.NATS.(NATSProcesses)
+	cs := &CPUStats{RunnerSeconds: r.Env.RunnerCPUSeconds, NATSSeconds: r.Env.NATSCPUSeconds, NATSInRunner: !natsOwn}
 	for _, p := range r.Pods {
 		cs.PodSeconds += p.CPUSeconds
 	}
 	cs.PodSeconds = round2(cs.PodSeconds)
 	if c.Total > 0 {
-		cs.MicrosPerOutcome = round2((cs.PodSeconds + cs.RunnerSeconds) * 1e6 / float64(c.Total))
+		cs.MicrosPerOutcome = round2((cs.PodSeconds + cs.RunnerSeconds + cs.NATSSeconds) * 1e6 / float64(c.Total))
 	}
 	if b := r.Baseline; b != nil && cs.MicrosPerOutcome > 0 {
 		cs.Efficiency = round4(b.CombinedCPUMicros / cs.MicrosPerOutcome)

@@ -89,8 +89,8 @@ func itoa(i int) string { return strings.TrimSpace(fmtNum(float64(i), "")) }
 func TestClusterConfig(t *testing.T) {
 	c := &ClusterNATS{}
 	for i := 0; i < 3; i++ {
-		c.nodes = append(c.nodes, &natsNode{index: i, name: "nats-" + itoa(i+1), dir: "/d/nats-" + itoa(i+1),
-			client: 4000 + i, monitor: 8000 + i, route: 6000 + i})
+		c.nodes = append(c.nodes, &natsNode{index: i, route: 6000 + i,
+			natsProc: &natsProc{name: "nats-" + itoa(i+1), dir: "/d/nats-" + itoa(i+1), client: 4000 + i, monitor: 8000 + i}})
 	}
 	conf := c.config(c.nodes[1])
 	for _, want := range []string{"server_name: nats-2", "listen: 127.0.0.1:4001", "http: 127.0.0.1:8001", `store_dir: "/d/nats-2"`,

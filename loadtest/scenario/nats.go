@@ -1,11 +1,14 @@
 package scenario
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
@@ -13,9 +16,10 @@ import (
 )
 
 // NATS is the JetStream deployment a scenario runs against. The runner, the
-// pods and the baseline all connect to URL. Implementations: EmbeddedNATS (a
-// single node inside the runner process); a cluster can be added for
-// scenarios that kill a node.
+// pods and the baseline all connect to URL. Implementations: ProcessNATS (a
+// single nats-server process, the default), EmbeddedNATS (a single node
+// inside the runner process) and ClusterNATS (three nats-server processes,
+// for scenarios that kill a node).
 type NATS interface {
 	// URL is the client URL list (comma-separated for a cluster).
 	URL() string
@@ -25,11 +29,94 @@ type NATS interface {
 	Close()
 }
 
+// NATSProcesses is a NATS deployment whose servers are processes of their
+// own (ProcessNATS, ClusterNATS): the runner's CPU no longer includes them,
+// so the report adds theirs.
+type NATSProcesses interface {
+	NATS
+	// PIDs are the running servers' process IDs.
+	PIDs() []int
+	// CPU is the user+system CPU of every server process over all its lives.
+	CPU() time.Duration
+}
+
 // NATSFactory starts a NATS deployment storing under dir.
 type NATSFactory func(dir string) (NATS, error)
 
-// Embedded is the default NATSFactory: one nats-server with JetStream in the
-// runner process, on a random loopback port.
+// Process is the default NATSFactory when a nats-server binary is at hand
+// (Options.NATSServer): one nats-server process with JetStream (the binary
+// bin, see BuildNATSServer), so that the runner's CPU is left to linesim.
+func Process(bin string) NATSFactory {
+	return withNATSServer(bin, "process NATS", func(dir string) (NATS, error) {
+		return StartProcessNATS(context.Background(), bin, filepath.Join(dir, "nats"))
+	})
+}
+
+// withNATSServer is start, failing at once when there is no binary.
+func withNATSServer(bin, what string, start NATSFactory) NATSFactory {
+	return func(dir string) (NATS, error) {
+		if bin == "" {
+			return nil, fmt.Errorf("scenario: %s needs a nats-server binary (Options.NATSServer; see BuildNATSServer)", what)
+		}
+		return start(dir)
+	}
+}
+
+// ProcessNATS is a single nats-server process with JetStream on loopback,
+// at the pods' niceness (natsProc.spawn says why): the single-node
+// deployment the way production runs it, on other CPUs than LINE's.
+type ProcessNATS struct {
+	*natsProc
+}
+
+// StartProcessNATS writes the server's configuration under dir (random free
+// loopback client and monitoring ports, the store dir/nats/), starts it and
+// waits until /healthz (JetStream included) answers.
+func StartProcessNATS(ctx context.Context, bin, dir string) (*ProcessNATS, error) {
+	return retryPorts(dir, func() (*ProcessNATS, error) {
+		p, err := newNATSProc(dir, "nats")
+		if err != nil {
+			return nil, err
+		}
+		if err := p.writeConfig(p.baseConfig("The scenario runner's single JetStream node")); err != nil {
+			return nil, err
+		}
+		if err := p.spawn(bin); err != nil {
+			return nil, err
+		}
+		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		if err := p.waitHealthy(wctx, ""); err != nil {
+			_ = p.signal(syscall.SIGKILL, 10*time.Second)
+			return nil, fmt.Errorf("nats-server: %w", err)
+		}
+		return &ProcessNATS{p}, nil
+	})
+}
+
+// URL implements NATS.
+func (n *ProcessNATS) URL() string { return n.clientURL() }
+
+// Replicas implements NATS: a single node holds one replica.
+func (n *ProcessNATS) Replicas() int { return 1 }
+
+// PIDs implements NATSProcesses.
+func (n *ProcessNATS) PIDs() []int {
+	if pid := n.pid(); pid != 0 {
+		return []int{pid}
+	}
+	return nil
+}
+
+// MonitorURL is the server's monitoring endpoint (/healthz, /varz, /jsz).
+func (n *ProcessNATS) MonitorURL() string { return n.monitorURL() }
+
+// Close implements NATS: SIGTERM, SIGKILL after 10 s.
+func (n *ProcessNATS) Close() { _ = n.signal(syscall.SIGTERM, 10*time.Second) }
+
+// Embedded is the NATSFactory of Options.NATS when no nats-server binary is
+// given: one nats-server with JetStream in the runner process, on a random
+// loopback port.
 func Embedded() NATSFactory {
 	return func(dir string) (NATS, error) { return StartEmbeddedNATS(filepath.Join(dir, "nats")) }
 }

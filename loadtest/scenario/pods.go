@@ -119,20 +119,13 @@ type Pod struct {
 	configPath string
 	logPath    string
 
-	mu       sync.Mutex
-	cmd      *exec.Cmd
+	child    // the process; its mu guards the fields below too
 	pid      int
 	httpAddr string
-	exited   chan struct{}
 	exitErr  error
-	stopping bool // the exit was asked for
-	starts   int
-	// unexpected records exits nobody asked for.
-	unexpected []string
 
-	cpu       time.Duration // user+system CPU of the ended lives
-	peakHWM   int64         // highest VmHWM over all lives (bytes)
-	peakRSS   int64         // highest sampled VmRSS (bytes)
+	peakHWM   int64 // highest VmHWM over all lives (bytes)
+	peakRSS   int64 // highest sampled VmRSS (bytes)
 	rssSample int
 
 	logs logStats
@@ -237,17 +230,7 @@ func (p *Pod) HTTPAddr() string {
 
 // Running reports whether the process is alive.
 func (p *Pod) Running() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd == nil {
-		return false
-	}
-	select {
-	case <-p.exited:
-		return false
-	default:
-		return true
-	}
+	return p.running()
 }
 
 // LogTail returns the pod's last log lines.
@@ -397,7 +380,7 @@ func (s *PodSet) Start(ctx context.Context, i int) error {
 	return lastErr
 }
 
-// podNice is the niceness of pod processes (see spawn).
+// podNice is the niceness of pod and nats-server processes (see spawn).
 const podNice = 5
 
 func (s *PodSet) spawn(p *Pod, addr string) error {
@@ -412,10 +395,7 @@ func (s *PodSet) spawn(p *Pod, addr string) error {
 	// arrival jitter no real LINE would add. The pods' own scheduling delays
 	// stay in the measurement (they show up as later sends, and the engine
 	// re-takes a token for a request that would leave too late).
-	name, args := s.bin, []string{"run", "--config", p.configPath}
-	if nice, err := exec.LookPath("nice"); err == nil {
-		name, args = nice, append([]string{"-n", strconv.Itoa(podNice), s.bin}, args...)
-	}
+	name, args := niced(s.bin, "run", "--config", p.configPath)
 	cmd := exec.Command(name, args...)
 	cmd.Env = podEnv()
 	cmd.Stdout = logf
@@ -449,19 +429,22 @@ func (s *PodSet) spawn(p *Pod, addr string) error {
 		err := cmd.Wait()
 		p.mu.Lock()
 		p.exitErr = err
-		if ps := cmd.ProcessState; ps != nil {
-			p.cpu += ps.UserTime() + ps.SystemTime()
-		}
-		if !p.stopping {
-			msg := fmt.Sprintf("pid %d exited unexpectedly: %v", cmd.Process.Pid, err)
-			p.unexpected = append(p.unexpected, msg)
-		}
+		p.reapedLocked(cmd, err)
 		p.mu.Unlock()
 		fmt.Fprintf(logf, "=== %s pid %d exited: %v\n", time.Now().Format(time.RFC3339Nano), cmd.Process.Pid, err)
 		logf.Close()
 		close(exited)
 	}()
 	return nil
+}
+
+// niced is the command line that runs bin with args at niceness podNice
+// (bin itself when there is no nice(1)).
+func niced(bin string, args ...string) (string, []string) {
+	if nice, err := exec.LookPath("nice"); err == nil {
+		return nice, append([]string{"-n", strconv.Itoa(podNice), bin}, args...)
+	}
+	return bin, args
 }
 
 // podEnv is the runner's environment without LINEDISPATCH_* overrides, so a
@@ -532,32 +515,11 @@ func (s *PodSet) Restart(ctx context.Context, i int, kill bool) error {
 
 func (s *PodSet) signal(i int, sig syscall.Signal, timeout time.Duration) error {
 	p := s.Pod(i)
-	p.mu.Lock()
-	cmd, exited := p.cmd, p.exited
-	if cmd == nil {
-		p.mu.Unlock()
-		return nil
-	}
-	p.stopping = true
-	pid := p.pid
-	p.mu.Unlock()
+	pid := p.PID()
 	// The high-water mark is readable only while the process lives.
-	p.observeMemory()
-	select {
-	case <-exited:
-	default:
-		_ = cmd.Process.Signal(sig)
-		select {
-		case <-exited:
-		case <-time.After(timeout):
-			fmt.Fprintf(s.logOut, "pod %s (pid %d) did not stop within %s after %s; killing it\n", p.Name, pid, timeout, sig)
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
-	p.mu.Lock()
-	p.cmd = nil
-	p.mu.Unlock()
+	p.stop(sig, timeout, p.observeMemory, func() {
+		fmt.Fprintf(s.logOut, "pod %s (pid %d) did not stop within %s after %s; killing it\n", p.Name, pid, timeout, sig)
+	})
 	return nil
 }
 

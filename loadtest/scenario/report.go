@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 )
@@ -86,11 +85,14 @@ type Env struct {
 	// when the run started and ended: other work on the machine skews rates.
 	LoadAvgStart float64 `json:"loadAvgStart"`
 	LoadAvgEnd   float64 `json:"loadAvgEnd"`
-	// RunnerCPUSeconds is the CPU the runner process (NATS, linesim and the
-	// runner itself) used while the pods ran.
+	// RunnerCPUSeconds is the CPU the runner process (linesim, the runner
+	// itself, and NATS when embedded) used while the pods ran.
 	RunnerCPUSeconds float64 `json:"runnerCPUSeconds"`
-	// RunnerPeakRSSMB is the runner process's VmHWM (NATS, linesim and the
-	// runner together) at the end of the run.
+	// NATSCPUSeconds is the CPU the nats-server processes (every node of a
+	// cluster) used while the pods ran; 0 when NATS is embedded.
+	NATSCPUSeconds float64 `json:"natsCPUSeconds"`
+	// RunnerPeakRSSMB is the runner process's VmHWM (linesim, the runner,
+	// and NATS when embedded) at the end of the run.
 	RunnerPeakRSSMB float64 `json:"runnerPeakRSSMB"`
 }
 
@@ -280,8 +282,9 @@ type Baseline struct {
 	HTTPErrors      int     `json:"httpErrors"`
 	// CombinedPerSec = 1 / (1/publish + 1/consumeAck + 1/http).
 	CombinedPerSec float64 `json:"combinedPerSec"`
-	// CPU per message of each stage (runner process: client and server
-	// sides together), in microseconds, and their sum.
+	// CPU per message of each stage (the runner process and the NATS
+	// processes: client and server sides together), in microseconds, and
+	// their sum.
 	PublishCPUMicros    float64 `json:"publishCPUMicros"`
 	ConsumeAckCPUMicros float64 `json:"consumeAckCPUMicros"`
 	HTTPCPUMicros       float64 `json:"httpCPUMicros"`
@@ -292,10 +295,14 @@ type Baseline struct {
 // on a shared machine skews far less than rates do.
 type CPUStats struct {
 	// PodSeconds is the CPU of every pod (all lives); RunnerSeconds the CPU
-	// of the runner process (NATS, linesim) while the pods ran.
+	// of the runner process (linesim, and NATS when embedded) and
+	// NATSSeconds that of the nats-server processes while the pods ran.
 	PodSeconds    float64 `json:"podSeconds"`
 	RunnerSeconds float64 `json:"runnerSeconds"`
-	// MicrosPerOutcome is (PodSeconds + RunnerSeconds) / outcomes.
+	NATSSeconds   float64 `json:"natsSeconds"`
+	// NATSInRunner: NATS is embedded, its CPU is in RunnerSeconds.
+	NATSInRunner bool `json:"natsInRunner,omitempty"`
+	// MicrosPerOutcome is (PodSeconds + RunnerSeconds + NATSSeconds) / outcomes.
 	MicrosPerOutcome float64 `json:"microsPerOutcome"`
 	// Efficiency is the baseline's CombinedCPUMicros / MicrosPerOutcome:
 	// the share of the run's CPU the physical work alone would need.
@@ -338,15 +345,6 @@ func loadAvg() float64 {
 	var f float64
 	_, _ = fmt.Sscanf(string(b), "%g", &f)
 	return f
-}
-
-// selfCPU is the CPU time the runner process has used.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // WriteSummary prints a human summary of r.
@@ -393,7 +391,7 @@ func (r *Report) WriteSummary(w io.Writer) {
 		fmt.Fprintf(tw, "key %s/%s\tlimit %s, max in window %d, violations %d, accepted %d, 429s %d",
 			name, k.Endpoint, k.Limit, k.MaxInWindow, k.Violations, k.Accepted, k.Throttled)
 		if u := k.Utilisation; u != nil {
-			fmt.Fprintf(tw, ", utilisation %.2f%% (%.1f/s of %.1f/s over %.1fs)", 100*u.Value, u.Rate, u.LimitRate, u.SteadySeconds)
+			fmt.Fprintf(tw, ", utilisation %.2f%% (%.1f/s of %.1f/s over %.1fs, longest gap %.0fms at %.1fs)", 100*u.Value, u.Rate, u.LimitRate, u.SteadySeconds, 1000*u.LongestGapSeconds, u.LongestGapAt)
 		}
 		fmt.Fprintln(tw)
 	}
@@ -419,7 +417,11 @@ func (r *Report) WriteSummary(w io.Writer) {
 		fmt.Fprintf(tw, "efficiency\t%.3f\n", *r.Efficiency)
 	}
 	if c := r.CPU; c != nil {
-		fmt.Fprintf(tw, "cpu\t%.0fµs per outcome (pods %.1fs, runner %.1fs)", c.MicrosPerOutcome, c.PodSeconds, c.RunnerSeconds)
+		nats := fmt.Sprintf("nats %.1fs", c.NATSSeconds)
+		if c.NATSInRunner {
+			nats = "nats in the runner"
+		}
+		fmt.Fprintf(tw, "cpu\t%.0fµs per outcome (pods %.1fs, runner %.1fs, %s)", c.MicrosPerOutcome, c.PodSeconds, c.RunnerSeconds, nats)
 		if b := r.Baseline; b != nil && c.Efficiency > 0 {
 			fmt.Fprintf(tw, "; baseline %.0fµs per message (publish %.0f, consume+ack %.0f, http %.0f): CPU efficiency %.3f",
 				b.CombinedCPUMicros, b.PublishCPUMicros, b.ConsumeAckCPUMicros, b.HTTPCPUMicros, c.Efficiency)
@@ -436,8 +438,8 @@ func (r *Report) WriteSummary(w io.Writer) {
 	if r.Multi != nil {
 		r.Multi.writeSummary(tw)
 	}
-	fmt.Fprintf(tw, "machine\t%d CPUs, load average %.1f at start, %.1f at end; runner CPU while pods ran %.1fs, runner peak RSS %.0f MB\n",
-		r.Env.NumCPU, r.Env.LoadAvgStart, r.Env.LoadAvgEnd, r.Env.RunnerCPUSeconds, r.Env.RunnerPeakRSSMB)
+	fmt.Fprintf(tw, "machine\t%d CPUs, load average %.1f at start, %.1f at end; while pods ran CPU runner %.1fs, NATS processes %.1fs; runner peak RSS %.0f MB\n",
+		r.Env.NumCPU, r.Env.LoadAvgStart, r.Env.LoadAvgEnd, r.Env.RunnerCPUSeconds, r.Env.NATSCPUSeconds, r.Env.RunnerPeakRSSMB)
 	for _, n := range r.Notes {
 		fmt.Fprintf(tw, "note\t%s\n", n)
 	}

@@ -104,6 +104,11 @@ func Run(ctx context.Context, sc Scenario, opts Options) *Report {
 			r.Notes = append(r.Notes, "unexpected pod exit: "+e)
 		}
 	}
+	if p, ok := h.NATS.(*ProcessNATS); ok { // natsfail notes its cluster's
+		for _, e := range p.Unexpected() {
+			r.Notes = append(r.Notes, "unexpected NATS exit: "+e)
+		}
+	}
 	return r
 }
 

@@ -84,13 +84,12 @@ func TestScenarios(t *testing.T) {
 	if raceEnabled {
 		t.Skip("scenario tests measure rates and latencies; run them without -race: go test -run Scenarios ./loadtest/...")
 	}
-	bin := dispatcherBinary(t)
+	bin, natsBin := dispatcherBinary(t), natsServerBinary(t)
 	for _, sc := range All() {
 		t.Run(sc.Name, func(t *testing.T) {
-			opts := Options{Short: true, Bin: bin, Progress: testLog{t}}
-			if sc.Cluster {
-				opts.NATSServer = natsServerBinary(t)
-			}
+			// NATSServer: the single-node scenarios run on a nats-server
+			// process (Process), the cluster ones on three.
+			opts := Options{Short: true, Bin: bin, NATSServer: natsBin, Progress: testLog{t}}
 			r := Run(context.Background(), sc, opts)
 			var sum strings.Builder
 			r.WriteSummary(&sum)

@@ -27,6 +27,11 @@ type Utilisation struct {
 	LimitRate float64 `json:"limitPerSec"`
 	// Value is Rate / LimitRate.
 	Value float64 `json:"utilisation"`
+	// LongestGapSeconds is the longest time between two accepts in the
+	// steady part, and LongestGapAt when it began (seconds after the
+	// first accept): a stall shows here, an even shortfall does not.
+	LongestGapSeconds float64 `json:"longestGapSeconds"`
+	LongestGapAt      float64 `json:"longestGapAt"`
 }
 
 // MeasureUtilisation computes the utilisation of a key from the sorted
@@ -52,6 +57,11 @@ func MeasureUtilisation(sorted []int64, limitCount int, limitPeriod time.Duratio
 	u.SteadySeconds = span
 	if span > 0 {
 		u.Rate = float64(u.Used) / span
+	}
+	for i := i0 + 1; i <= i1; i++ {
+		if g := float64(sorted[i]-sorted[i-1]) / 1e9; g > u.LongestGapSeconds {
+			u.LongestGapSeconds, u.LongestGapAt = g, float64(sorted[i-1]-sorted[0])/1e9
+		}
 	}
 	if u.LimitRate > 0 {
 		u.Value = u.Rate / u.LimitRate

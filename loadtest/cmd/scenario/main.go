@@ -1,6 +1,6 @@
 // Command scenario runs linedispatch's load scenarios: it starts NATS
-// JetStream (embedded), the LINE simulator and N dispatcher processes on this
-// machine, runs a named scenario, prints one JSON report on stdout and a
+// JetStream (a nats-server process, or embedded with -nats embedded), the
+// LINE simulator and N dispatcher processes on this machine, runs a named scenario, prints one JSON report on stdout and a
 // human summary on stderr, and exits non-zero when a check fails.
 //
 //	go run ./loadtest/cmd/scenario -scenario backlog [-short] [-pods N] [-json out.json]
@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -51,19 +52,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	pods := fs.Int("pods", 1, "number of dispatcher processes")
 	jsonOut := fs.String("json", "", "also write the JSON report to this file")
 	bin := fs.String("dispatcher", "", "dispatcher binary to run (default: build ./cmd/dispatcher into a temporary directory)")
-	natsBin := fs.String("nats-server", "", "nats-server binary of the 3-node cluster scenarios (default: build github.com/nats-io/nats-server/v2 at go.mod's version into a temporary directory when one runs)")
+	natsBin := fs.String("nats-server", "", "nats-server binary of the process and cluster deployments (default: build github.com/nats-io/nats-server/v2 at go.mod's version into a temporary directory, unless -nats embedded and no cluster scenario runs)")
+	natsMode := fs.String("nats", "process", "single-node NATS: process (a nats-server process at the pods' niceness) or embedded (in the runner process, sharing its CPU with linesim)")
 	workDir := fs.String("workdir", "", "parent directory of each run's temporary directory (default: the system temp dir)")
 	keep := fs.Bool("keep", false, "keep each run's directory: JetStream store, pod configs and pod logs")
 	podLog := fs.String("pod-log-level", "warn", "log level of the dispatcher pods (logs go to pods/<pod>/pod.log in the run directory, see -keep; warnings and errors are counted in the report)")
 	partitions := fs.Int("partitions", scenario.DefaultPartitions, "LINE_INTENTS partitions")
 	timeout := fs.Duration("timeout", 0, "bound each scenario's run (default: the scenario's own)")
 	baseline := fs.String("baseline", "auto", "measure the physical baseline: auto (steady always, others in the long variant), on, off")
+	cpuProfile := fs.String("cpuprofile", "", "write the runner's own CPU profile (NATS when embedded, linesim, the runner) to this file; pods serve theirs with -set http.pprof=true")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr (the summary is still printed)")
 	var sets multiFlag
 	fs.Var(&sets, "set", "override a pod configuration field for every pod, path=value (repeatable), e.g. -set dispatch.senders=64")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: scenario -scenario NAME|all [flags]\n\n")
-		fmt.Fprintf(stderr, "Runs a load scenario against embedded NATS, linesim and dispatcher processes,\n")
+		fmt.Fprintf(stderr, "Runs a load scenario against NATS, linesim and dispatcher processes,\n")
 		fmt.Fprintf(stderr, "prints one JSON report on stdout and a summary on stderr; exits 1 when a check fails.\n\nscenarios:\n")
 		for _, s := range scenario.All() {
 			fmt.Fprintf(stderr, "  %-11s %s\n", s.Name, s.Summary)
@@ -112,6 +115,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "scenario: -baseline must be auto, on or off, got %q\n", *baseline)
 		return exitUsage
 	}
+	switch *natsMode {
+	case "process":
+	case "embedded":
+		opts.NATS = scenario.Embedded()
+	default:
+		fmt.Fprintf(stderr, "scenario: -nats must be process or embedded, got %q\n", *natsMode)
+		return exitUsage
+	}
 	if *pods < 1 {
 		fmt.Fprintln(stderr, "scenario: -pods must be at least 1")
 		return exitUsage
@@ -119,11 +130,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		opts.Progress = stderr
 	}
-	needCluster := false
-	for _, s := range list {
-		needCluster = needCluster || s.Cluster
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "scenario: -cpuprofile:", err)
+			return exitUsage
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "scenario: -cpuprofile:", err)
+			return exitFail
+		}
+		defer pprof.StopCPUProfile()
 	}
-	if opts.Bin == "" || (needCluster && opts.NATSServer == "") {
+	// The nats-server is built for the process deployment (the default) and
+	// for the cluster scenarios: one go build, cached afterwards.
+	needNATS := opts.NATS == nil
+	for _, s := range list {
+		needNATS = needNATS || s.Cluster
+	}
+	if opts.Bin == "" || (needNATS && opts.NATSServer == "") {
 		dir, err := os.MkdirTemp(*workDir, "linedispatch-scenario-bin-")
 		if err != nil {
 			fmt.Fprintln(stderr, "scenario:", err)
@@ -149,7 +175,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if !build("dispatcher", scenario.BuildDispatcher, &opts.Bin) {
 			return exitFail
 		}
-		if needCluster && !build("nats-server", scenario.BuildNATSServer, &opts.NATSServer) {
+		if needNATS && !build("nats-server", scenario.BuildNATSServer, &opts.NATSServer) {
 			return exitFail
 		}
 	}
