@@ -35,7 +35,7 @@ func (e *Engine) attempt(ctx context.Context, j *job) result {
 	}
 	// LINE counts a request when it arrives. The limiter's guard absorbs
 	// delays between admission and arrival that vary by up to Guard; a
-	// request that would leave later than a third of that after its token (a
+	// request that would leave later than a tenth of that after its token (a
 	// worker starved of CPU, a slow unit-registry call) has its admission
 	// moved to now, which the window log always accepts while the old one is
 	// still in it. Otherwise it goes back to its lane for a new token. Either

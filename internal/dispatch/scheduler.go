@@ -11,6 +11,11 @@ import (
 // maxRefill bounds one refill fetch.
 const maxRefill = 1000
 
+// staleFraction: a request that leaves more than Guard/staleFraction after
+// its admission has the admission moved to its departure (see attempt). The
+// rest of the guard is left for the network's jitter.
+const staleFraction = 10
+
 // maxLanePause bounds how long an outage pauses a lane between probes.
 const maxLanePause = 30 * time.Second
 
@@ -412,7 +417,7 @@ func (s *scheduler) dispatch(now time.Time) {
 		if l.persist {
 			j.sendLog = l.limiter.Snapshot()
 		} else {
-			j.staleAfter = l.limiter.Config().Guard / 3
+			j.staleAfter = l.limiter.Config().Guard / staleFraction
 			j.limiter = l.limiter
 		}
 		s.send(l, j)
