@@ -40,13 +40,16 @@ type Engine struct {
 	// spillingKeys holds the laneKeys whose lanes spill (written by the
 	// scheduler, read by pullers to pass their intents through undecoded).
 	spillingKeys sync.Map
-	sched        *scheduler
-	replicas     int
-	lanes        *laneStore
-	handover     handovers
-	own          Ownership
-	settle       time.Duration
-	rescan       chan struct{}
+	// heldSeq indexes held jobs by their stored message (storedSeq -> *job),
+	// to recognise a redelivery of one the pod still holds.
+	heldSeq  sync.Map
+	sched    *scheduler
+	replicas int
+	lanes    *laneStore
+	handover handovers
+	own      Ownership
+	settle   time.Duration
+	rescan   chan struct{}
 }
 
 // Deps are the engine's collaborators.

@@ -34,6 +34,8 @@ type job struct {
 	// raw jobs were not decoded (see passThrough): in holds only the ID and
 	// the key, and the job may only be spilled or handed back.
 	raw bool
+	// seq is the message's place in its stream (a redelivery has the same).
+	seq storedSeq
 	// spillID is the Nats-Msg-Id of the job's copy in LINE_BACKLOG, so a
 	// spill repeated after a failed ack is stored once.
 	spillID string

@@ -9,8 +9,13 @@ import (
 // intent waiting in a lane (behind a limit or a backoff) is not redelivered
 // to another pod after AckWait while this pod still means to send it.
 func (e *Engine) keepAlive(ctx context.Context) {
-	every := e.cfg.AckWait / 4
-	stale := (e.cfg.AckWait / 2).Nanoseconds()
+	// A held intent is refreshed once it is 2/5 of AckWait old, at most 1/5
+	// later (the tick): 2/5 of AckWait stays as margin for a keep-alive
+	// pass that runs late on a busy machine (2 s at the scenarios' 5 s).
+	// A redelivery that slips through anyway is recognised and ignored
+	// (duplicateDelivery).
+	every := e.cfg.AckWait / 5
+	stale := (2 * e.cfg.AckWait / 5).Nanoseconds()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

@@ -14,6 +14,8 @@ type Metrics struct {
 	held      prometheus.Gauge
 	spills    prometheus.Counter
 	stale     *prometheus.CounterVec
+	// redelivered counts redeliveries of messages the pod still held.
+	redelivered prometheus.Counter
 }
 
 // NewMetrics builds the collectors and registers them with reg (nil: none).
@@ -49,8 +51,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "linedispatch_stale_tokens_total",
 		Help: "Requests that would have left more than a third of the limiter's guard after their token (a starved worker): restamped (the admission moved to the real departure) or requeued (a new token).",
 	}, []string{"action"})
+	m.redelivered = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "linedispatch_redeliveries_ignored_total",
+		Help: "Messages JetStream delivered again while the pod still held them (their ack deadline passed, e.g. keep-alive ran late): ignored, the held copy is acked or handed back.",
+	})
 	if reg != nil {
-		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills, m.stale)
+		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills, m.stale, m.redelivered)
 	}
 	return m
 }

@@ -92,6 +92,9 @@ func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
 // The queue is never trusted: whatever a producer wrote, the pod records an
 // outcome and moves on.
 func (e *Engine) accept(ctx context.Context, p int, msg jetstream.Msg) {
+	if e.duplicateDelivery(msg) {
+		return
+	}
 	j := e.passThrough(p, msg)
 	if j == nil {
 		var err error
@@ -161,6 +164,34 @@ func (e *Engine) hold(j *job, p int, now time.Time) {
 	j.lastProgress.Store(now.UnixNano())
 	j.credit.Store(true)
 	e.held.Store(j, struct{}{})
+	if m, err := j.msg.Metadata(); err == nil {
+		j.seq = storedSeq{stream: m.Stream, seq: m.Sequence.Stream}
+		e.heldSeq.Store(j.seq, j)
+	}
+}
+
+// storedSeq names a stored message: a redelivery has the same one.
+type storedSeq struct {
+	stream string
+	seq    uint64
+}
+
+// duplicateDelivery reports whether msg is a redelivery of a message the pod
+// still holds (its ack deadline passed while it waited, e.g. keep-alive ran
+// late on a starved machine). The held copy will be acked or handed back;
+// sending this one too would only spend a token on a 409. The message's
+// credit is released.
+func (e *Engine) duplicateDelivery(msg jetstream.Msg) bool {
+	m, err := msg.Metadata()
+	if err != nil || m.NumDelivered < 2 {
+		return false
+	}
+	if _, held := e.heldSeq.Load(storedSeq{stream: m.Stream, seq: m.Sequence.Stream}); !held {
+		return false
+	}
+	e.metrics.redelivered.Inc()
+	e.release(1)
+	return true
 }
 
 // subjectKeyOf splits a stored subject line.q.<p>.<channel>.<bot>.<endpoint>

@@ -214,6 +214,9 @@ func (e *Engine) forget(j *job) {
 		return
 	}
 	e.held.Delete(j)
+	if j.seq.stream != "" {
+		e.heldSeq.CompareAndDelete(j.seq, j)
+	}
 	e.returnCredit(j)
 }
 

@@ -180,6 +180,9 @@ func (e *Engine) refill(ctx context.Context, r refillRequest) refillReport {
 	}()
 	for msg := range batch.Messages() {
 		got++
+		if e.duplicateDelivery(msg) {
+			continue
+		}
 		j, err := e.decodeJob(r.partition, msg)
 		if err != nil {
 			// It was valid when spilled; record it rather than lose it.

@@ -1,0 +1,72 @@
+package dispatch
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/linedispatch/linedispatch/intent"
+	"github.com/linedispatch/linedispatch/internal/queue/queuetest"
+)
+
+// TestDuplicateDeliveryWhileHeld: a message redelivered after its ack
+// deadline while the pod still holds it is recognised (and its credit
+// released); once the pod lets go of it, a redelivery is a new delivery.
+func TestDuplicateDeliveryWhileHeld(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn := queuetest.Start(t)
+	s, err := conn.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "REDELIVERY", Subjects: []string{"redelivery.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.JS.Publish(ctx, "redelivery.x", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: "d", AckPolicy: jetstream.AckExplicitPolicy, AckWait: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func() jetstream.Msg {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			b, err := c.Fetch(1, jetstream.FetchMaxWait(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for m := range b.Messages() {
+				return m
+			}
+		}
+		t.Fatal("no (re)delivery within 10 s")
+		return nil
+	}
+
+	e := &Engine{metrics: NewMetrics(nil), credits: make(chan struct{}, 4)}
+	first := next()
+	j := &job{msg: first, in: &intent.Intent{ID: "x"}}
+	e.hold(j, 0, time.Now())
+	if e.duplicateDelivery(first) {
+		t.Fatal("a first delivery counted as a duplicate")
+	}
+
+	again := next() // after AckWait: delivered again while held
+	if !e.duplicateDelivery(again) {
+		t.Fatal("a redelivery of a held message was not recognised")
+	}
+	if got := len(e.credits); got != 1 {
+		t.Errorf("credits released for the duplicate = %d, want 1", got)
+	}
+
+	e.forget(j) // handed back or finished: no longer held
+	third := next()
+	if e.duplicateDelivery(third) {
+		t.Error("a redelivery of a message the pod no longer holds counted as a duplicate")
+	}
+}
