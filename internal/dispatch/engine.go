@@ -152,7 +152,7 @@ func (e *Engine) Run(parent context.Context) error {
 	var startErr error
 	if e.own == nil {
 		for _, p := range e.allPartitions() {
-			if err := ps.gain(ctx, p, true); err != nil {
+			if err := ps.gain(ctx, p, true, ""); err != nil {
 				startErr = fmt.Errorf("partition %d: %w", p, err)
 				stop() // shut down what started
 				break
@@ -245,7 +245,7 @@ func (e *Engine) recordRelease(ctx context.Context, partitions []int) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	for _, p := range partitions {
-		if err := e.lanes.released(ctx, p, now); err != nil {
+		if err := e.lanes.released(ctx, p, now, e.cfg.Pod); err != nil {
 			e.log.Warn().Err(err).Int("partition", p).Msg("release time not recorded")
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,16 +82,46 @@ func (s *laneStore) save(ctx context.Context, k laneKey, sends []time.Time) erro
 
 func releasedKey(p int) string { return "released.p" + strconv.Itoa(p) }
 
+// podReleasedKey is partition p's release record of one pod, for the fence
+// of a pod taking p over from it (fence.go).
+func podReleasedKey(p int, pod string) string {
+	return releasedKey(p) + "." + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, pod)
+}
+
 // released records that this pod sent its last request for partition p at t.
-func (s *laneStore) released(ctx context.Context, p int, t time.Time) error {
+func (s *laneStore) released(ctx context.Context, p int, t time.Time, pod string) error {
 	b, _ := t.UTC().MarshalText()
+	if _, err := s.kv.Put(ctx, podReleasedKey(p, pod), b); err != nil {
+		return err
+	}
 	_, err := s.kv.Put(ctx, releasedKey(p), b)
 	return err
 }
 
+// holding withdraws pod's release record of p: it owns p again, so a
+// record of an earlier release no longer says it has stopped.
+func (s *laneStore) holding(ctx context.Context, p int, pod string) error {
+	return s.kv.Delete(ctx, podReleasedKey(p, pod))
+}
+
+// podRelease returns when pod last recorded releasing p (or holding nothing
+// of it) without owning it again since, or zero.
+func (s *laneStore) podRelease(ctx context.Context, p int, pod string) (time.Time, error) {
+	return s.releaseAt(ctx, podReleasedKey(p, pod))
+}
+
 // lastRelease returns when partition p's previous owner stopped, or zero.
 func (s *laneStore) lastRelease(ctx context.Context, p int) (time.Time, error) {
-	e, err := s.kv.Get(ctx, releasedKey(p))
+	return s.releaseAt(ctx, releasedKey(p))
+}
+
+func (s *laneStore) releaseAt(ctx context.Context, key string) (time.Time, error) {
+	e, err := s.kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return time.Time{}, nil
 	}

@@ -29,6 +29,9 @@ type partitions struct {
 	mu     sync.Mutex
 	owned  map[int]context.CancelFunc
 	wg     sync.WaitGroup
+	fences fences
+	// prev are the members of the last assignment applied (see fence.go).
+	prev []string
 }
 
 func (ps *partitions) ownedSet() map[int]bool {
@@ -53,14 +56,23 @@ func (ps *partitions) list() []int {
 
 // gain starts pulling p. alone is true when no other pod is a member, so
 // nobody else can be sending for p's keys.
-func (ps *partitions) gain(ctx context.Context, p int, alone bool) error {
+// owner, when set, is the pod that owned p until now and is still a member:
+// p is fenced until it records its release (fence.go).
+func (ps *partitions) gain(ctx context.Context, p int, alone bool, owner string) error {
 	e := ps.e
 	c, err := e.js.CreateOrUpdateConsumer(ctx, queue.IntentsStream, e.consumerConfig(p))
 	if err != nil {
 		return err
 	}
+	if err := e.lanes.holding(ctx, p, e.cfg.Pod); err != nil {
+		// A pod that takes p over from this one may then trust an old
+		// release record and start one period early.
+		e.log.Warn().Err(err).Int("partition", p).Msg("could not withdraw this pod's old release record")
+	}
 	e.takeOver(ctx, p)
-	if !alone {
+	if owner != "" {
+		ps.fenceGain(ctx, p, owner)
+	} else if !alone {
 		// The previous owner may still be dispatching until it sees the
 		// change; its release record may not be written yet.
 		if t := time.Now().Add(ps.settle + handoverMargin); t.After(e.handover.get(p)) {
@@ -93,6 +105,7 @@ func (ps *partitions) lose(p int) {
 	cancel := ps.owned[p]
 	delete(ps.owned, p)
 	ps.mu.Unlock()
+	ps.dropFence(p)
 	if cancel != nil {
 		cancel()
 		ps.e.sched.lose(p)
@@ -112,11 +125,17 @@ func (ps *partitions) follow(ctx context.Context, o Ownership) {
 			for _, p := range a.Lost {
 				ps.lose(p)
 			}
+			ps.membersChanged(a.Members)
+			if ps.prev == nil {
+				go ps.recordNotOwned(ctx, a.Owned)
+			}
 			for _, p := range a.Gained {
-				if err := ps.gain(ctx, p, len(a.Members) <= 1); err != nil && ctx.Err() == nil {
+				owner := previousOwner(p, ps.e.cfg.Pod, ps.prev, a.Members)
+				if err := ps.gain(ctx, p, len(a.Members) <= 1, owner); err != nil && ctx.Err() == nil {
 					ps.e.log.Error().Err(err).Int("partition", p).Msg("cannot pull a gained partition")
 				}
 			}
+			ps.prev = a.Members
 			ps.e.log.Info().Uint64("epoch", a.Epoch).Int("members", len(a.Members)).Int("owned", len(a.Owned)).
 				Ints("gained", a.Gained).Ints("lost", a.Lost).Msg("partition assignment applied")
 			ps.e.rescanSoon()

@@ -48,6 +48,7 @@ type scheduler struct {
 	resume    chan resumeKey     // keys found with a backlog (start, hand-over)
 
 	parts     chan partEvent // partitions gained and lost
+	fenced    chan int       // partitions whose hand-over time was settled
 	owned     map[int]bool
 	releasing map[int]bool
 	ctx       context.Context // for work started by the scheduler that outlives an event
@@ -90,6 +91,7 @@ func newScheduler(e *Engine) *scheduler {
 		refilled:  make(chan refillReport, refillers),
 		resume:    make(chan resumeKey, 64),
 		parts:     make(chan partEvent),
+		fenced:    make(chan int, 64),
 		owned:     make(map[int]bool),
 		releasing: make(map[int]bool),
 	}
@@ -122,6 +124,8 @@ func (s *scheduler) run(ctx context.Context) {
 			s.maybeRefill(l)
 		case ev := <-s.parts:
 			s.partition(ev)
+		case p := <-s.fenced:
+			s.unfenced(p)
 		case <-s.timer.C:
 			s.fireTimers(time.Now())
 		}
@@ -353,6 +357,29 @@ func (s *scheduler) checkReleased(p int) {
 	}
 	delete(s.releasing, p)
 	go s.e.released(context.WithoutCancel(s.ctx), p)
+}
+
+// refence tells the scheduler that p's hand-over time is known now.
+func (s *scheduler) refence(p int) {
+	select {
+	case s.fenced <- p:
+	case <-s.stopped:
+	}
+}
+
+// unfenced moves the pause of p's lanes to one period after p's hand-over
+// time (it was the fence's bound).
+func (s *scheduler) unfenced(p int) {
+	at := s.e.handover.get(p)
+	for _, l := range s.lanes {
+		if l.partition != p || l.persist {
+			continue
+		}
+		l.pausedUntil = at.Add(l.limiter.Limit().Period)
+		if l.len() > 0 {
+			s.sleep(l, l.pausedUntil)
+		}
+	}
 }
 
 func (s *scheduler) gain(p int) { s.event(partEvent{p: p, gained: true}) }
