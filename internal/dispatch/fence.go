@@ -138,13 +138,18 @@ func (ps *partitions) dropFence(p int) {
 // recordNotOwned records, at this pod's first assignment, that it holds
 // nothing of the partitions it does not own.
 func (ps *partitions) recordNotOwned(ctx context.Context, owned []int) {
-	var others []int
+	now := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	for _, p := range ps.e.allPartitions() {
-		if _, ok := slices.BinarySearch(owned, p); !ok {
-			others = append(others, p)
+		if _, ok := slices.BinarySearch(owned, p); ok {
+			continue
+		}
+		if err := ps.e.lanes.notHolding(ctx, p, now, ps.e.cfg.Pod); err != nil {
+			ps.e.log.Warn().Err(err).Int("partition", p).Msg("could not record holding nothing of a partition; its owner may wait for its fence bound")
+			return
 		}
 	}
-	ps.e.recordRelease(ctx, others)
 }
 
 // membersChanged ends the fences whose old owner left: it is dead or gone,

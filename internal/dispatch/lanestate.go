@@ -103,6 +103,14 @@ func (s *laneStore) released(ctx context.Context, p int, t time.Time, pod string
 	return err
 }
 
+// notHolding records that pod holds nothing of p as of t (it does not own
+// it), without touching p's last release by its owners.
+func (s *laneStore) notHolding(ctx context.Context, p int, t time.Time, pod string) error {
+	b, _ := t.UTC().MarshalText()
+	_, err := s.kv.Put(ctx, podReleasedKey(p, pod), b)
+	return err
+}
+
 // holding withdraws pod's release record of p: it owns p again, so a
 // record of an earlier release no longer says it has stopped.
 func (s *laneStore) holding(ctx context.Context, p int, pod string) error {

@@ -321,6 +321,16 @@ func (s *scheduler) partition(ev partEvent) {
 	if ev.gained {
 		s.owned[ev.p] = true
 		delete(s.releasing, ev.p)
+		// Lanes kept from an earlier ownership of p do not know what the
+		// owners in between sent: they wait like new ones (see lane).
+		at := s.e.handover.get(ev.p)
+		for _, l := range s.lanes {
+			if l.partition == ev.p && !l.persist {
+				if until := at.Add(l.limiter.Limit().Period); until.After(l.pausedUntil) {
+					l.pausedUntil = until
+				}
+			}
+		}
 		return
 	}
 	delete(s.owned, ev.p)
