@@ -92,13 +92,14 @@ func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
 // The queue is never trusted: whatever a producer wrote, the pod records an
 // outcome and moves on.
 func (e *Engine) accept(ctx context.Context, p int, msg jetstream.Msg) {
-	if e.duplicateDelivery(msg) {
+	seq, dup := e.heldCopy(msg)
+	if dup {
 		return
 	}
-	j := e.passThrough(p, msg)
+	j := e.passThrough(p, msg, seq)
 	if j == nil {
 		var err error
-		if j, err = e.decodeJob(p, msg); err != nil {
+		if j, err = e.decodeJob(p, msg, seq); err != nil {
 			e.deadLetterInvalid(ctx, msg, err)
 			return
 		}
@@ -110,8 +111,8 @@ func (e *Engine) accept(ctx context.Context, p int, msg jetstream.Msg) {
 	}
 }
 
-// decodeJob turns a message into a held job.
-func (e *Engine) decodeJob(p int, msg jetstream.Msg) (*job, error) {
+// decodeJob turns a message (stored at seq, see heldCopy) into a held job.
+func (e *Engine) decodeJob(p int, msg jetstream.Msg, seq storedSeq) (*job, error) {
 	now := time.Now()
 	in, err := intent.Decode(msg.Data())
 	if err == nil {
@@ -125,7 +126,7 @@ func (e *Engine) decodeJob(p int, msg jetstream.Msg) (*job, error) {
 		j.redrives, _ = strconv.Atoi(h.Get(deadletter.HeaderRedrive))
 	}
 	j.spillID = deadletter.RedriveMsgID(in.ID, j.redrives)
-	e.hold(j, p, now)
+	e.hold(j, p, seq, now)
 	return j, nil
 }
 
@@ -135,7 +136,7 @@ func (e *Engine) decodeJob(p int, msg jetstream.Msg) (*job, error) {
 // most of a hot key's cost, and the decode was most of that. It returns nil
 // (decode as usual) when the lane is not spilling, or when the message has
 // no Nats-Msg-Id to de-duplicate its spill by.
-func (e *Engine) passThrough(p int, msg jetstream.Msg) *job {
+func (e *Engine) passThrough(p int, msg jetstream.Msg, seq storedSeq) *job {
 	ch, bot, ep, ok := subjectKeyOf(msg.Subject())
 	if !ok {
 		return nil
@@ -152,21 +153,20 @@ func (e *Engine) passThrough(p int, msg jetstream.Msg) *job {
 	j := &job{msg: msg, raw: true, spillID: id,
 		in: &intent.Intent{ID: id, Channel: ch, Bot: bot, Endpoint: k.endpoint}}
 	j.redrives, _ = strconv.Atoi(h.Get(deadletter.HeaderRedrive))
-	e.hold(j, p, time.Now())
+	e.hold(j, p, seq, time.Now())
 	return j
 }
 
 // hold registers a pulled job: it holds a credit and is kept alive until it
 // is acked, nacked or spilled.
-func (e *Engine) hold(j *job, p int, now time.Time) {
+func (e *Engine) hold(j *job, p int, seq storedSeq, now time.Time) {
 	j.key = laneKey{channel: j.in.Channel, bot: j.in.Bot, endpoint: j.in.Endpoint}
-	j.partition, j.received = p, now
+	j.partition, j.received, j.seq = p, now, seq
 	j.lastProgress.Store(now.UnixNano())
 	j.credit.Store(true)
 	e.held.Store(j, struct{}{})
-	if m, err := j.msg.Metadata(); err == nil {
-		j.seq = storedSeq{stream: m.Stream, seq: m.Sequence.Stream}
-		e.heldSeq.Store(j.seq, j)
+	if seq.stream != "" {
+		e.heldSeq.Store(seq, j)
 	}
 }
 
@@ -176,26 +176,32 @@ type storedSeq struct {
 	seq    uint64
 }
 
-// duplicateDelivery reports whether msg is a redelivery of a message the pod
-// still holds (its ack deadline passed while it waited, e.g. keep-alive ran
-// late on a starved machine). The held copy will be acked or handed back;
-// sending this one too would only spend a token on a 409. The message's
-// credit is released.
-func (e *Engine) duplicateDelivery(msg jetstream.Msg) bool {
+// heldCopy reads where msg is stored (zero if its metadata is unreadable)
+// and reports whether it is a redelivery of a message the pod still holds
+// (its ack deadline passed while it waited, e.g. keep-alive ran late on a
+// starved machine). The held copy will be acked or handed back; sending this
+// one too would only spend a token on a 409, so the duplicate's credit is
+// released and the caller drops it.
+func (e *Engine) heldCopy(msg jetstream.Msg) (storedSeq, bool) {
 	m, err := msg.Metadata()
-	if err != nil || m.NumDelivered < 2 {
-		return false
+	if err != nil {
+		return storedSeq{}, false
 	}
-	if _, held := e.heldSeq.Load(storedSeq{stream: m.Stream, seq: m.Sequence.Stream}); !held {
-		return false
+	seq := storedSeq{stream: m.Stream, seq: m.Sequence.Stream}
+	if m.NumDelivered < 2 {
+		return seq, false
+	}
+	if _, held := e.heldSeq.Load(seq); !held {
+		return seq, false
 	}
 	e.metrics.redelivered.Inc()
 	e.release(1)
-	return true
+	return seq, true
 }
 
 // subjectKeyOf splits a stored subject line.q.<p>.<channel>.<bot>.<endpoint>
-// without allocating.
+// (or line.backlog.<p>.…) without allocating; ok is false for any other
+// shape.
 func subjectKeyOf(subject string) (ch, bot, ep string, ok bool) {
 	rest := subject
 	var tok [6]string
@@ -218,14 +224,14 @@ func subjectKeyOf(subject string) (ch, bot, ep string, ok bool) {
 // line.q.<p>.<channel>.<bot>.<endpoint> (or line.backlog.<p>.…) names the
 // intent's own key: a mismatch would put it in another bot's lane.
 func matchesSubject(in *intent.Intent, subject string) error {
-	tok := strings.Split(subject, ".")
-	if len(tok) != 6 {
+	ch, bot, ep, ok := subjectKeyOf(subject)
+	if !ok {
 		return nil // not published through the intents subjects; the body decides
 	}
-	if tok[3] != in.Channel || tok[4] != in.Bot || tok[5] != string(in.Endpoint) {
+	if ch != in.Channel || bot != in.Bot || ep != string(in.Endpoint) {
 		return &intent.ValidationError{Problems: []intent.Problem{{
 			Field:  "subject",
-			Reason: fmt.Sprintf("published on %s.%s.%s but the intent is for %s.%s.%s", tok[3], tok[4], tok[5], in.Channel, in.Bot, in.Endpoint),
+			Reason: fmt.Sprintf("published on %s.%s.%s but the intent is for %s.%s.%s", ch, bot, ep, in.Channel, in.Bot, in.Endpoint),
 			Code:   outcome.ReasonInvalidIntent,
 		}}}
 	}
@@ -235,9 +241,8 @@ func matchesSubject(in *intent.Intent, subject string) error {
 // subjectKey returns (channel, bot, endpoint) from a stored intent subject,
 // for dead letters of intents whose body could not be read.
 func subjectKey(subject string) (string, string, string) {
-	tok := strings.Split(subject, ".")
-	if len(tok) == 6 {
-		return tok[3], tok[4], tok[5]
+	if ch, bot, ep, ok := subjectKeyOf(subject); ok {
+		return ch, bot, ep
 	}
 	return "_", "_", "_"
 }

@@ -51,13 +51,14 @@ func TestDuplicateDeliveryWhileHeld(t *testing.T) {
 	e := &Engine{metrics: NewMetrics(nil), credits: make(chan struct{}, 4)}
 	first := next()
 	j := &job{msg: first, in: &intent.Intent{ID: "x"}}
-	e.hold(j, 0, time.Now())
-	if e.duplicateDelivery(first) {
+	seq, dup := e.heldCopy(first)
+	e.hold(j, 0, seq, time.Now())
+	if dup {
 		t.Fatal("a first delivery counted as a duplicate")
 	}
 
 	again := next() // after AckWait: delivered again while held
-	if !e.duplicateDelivery(again) {
+	if _, dup := e.heldCopy(again); !dup {
 		t.Fatal("a redelivery of a held message was not recognised")
 	}
 	if got := len(e.credits); got != 1 {
@@ -66,7 +67,7 @@ func TestDuplicateDeliveryWhileHeld(t *testing.T) {
 
 	e.forget(j) // handed back or finished: no longer held
 	third := next()
-	if e.duplicateDelivery(third) {
+	if _, dup := e.heldCopy(third); dup {
 		t.Error("a redelivery of a message the pod no longer holds counted as a duplicate")
 	}
 }

@@ -323,14 +323,7 @@ func (s *scheduler) partition(ev partEvent) {
 		delete(s.releasing, ev.p)
 		// Lanes kept from an earlier ownership of p do not know what the
 		// owners in between sent: they wait like new ones (see lane).
-		at := s.e.handover.get(ev.p)
-		for _, l := range s.lanes {
-			if l.partition == ev.p && !l.persist {
-				if until := at.Add(l.limiter.Limit().Period); until.After(l.pausedUntil) {
-					l.pausedUntil = until
-				}
-			}
-		}
+		s.pauseForHandover(ev.p, false)
 		return
 	}
 	delete(s.owned, ev.p)
@@ -379,14 +372,21 @@ func (s *scheduler) refence(p int) {
 
 // unfenced moves the pause of p's lanes to one period after p's hand-over
 // time (it was the fence's bound).
-func (s *scheduler) unfenced(p int) {
+func (s *scheduler) unfenced(p int) { s.pauseForHandover(p, true) }
+
+// pauseForHandover pauses p's lanes (those without a persisted send log)
+// until one period after p's hand-over time: only ever later, or exactly
+// there when settle is set (a fence ended, its bound was an upper limit).
+func (s *scheduler) pauseForHandover(p int, settle bool) {
 	at := s.e.handover.get(p)
 	for _, l := range s.lanes {
 		if l.partition != p || l.persist {
 			continue
 		}
-		l.pausedUntil = at.Add(l.limiter.Limit().Period)
-		if l.len() > 0 {
+		if until := at.Add(l.limiter.Limit().Period); settle || until.After(l.pausedUntil) {
+			l.pausedUntil = until
+		}
+		if settle && l.len() > 0 {
 			s.sleep(l, l.pausedUntil)
 		}
 	}

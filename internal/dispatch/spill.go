@@ -180,10 +180,11 @@ func (e *Engine) refill(ctx context.Context, r refillRequest) refillReport {
 	}()
 	for msg := range batch.Messages() {
 		got++
-		if e.duplicateDelivery(msg) {
+		seq, dup := e.heldCopy(msg)
+		if dup {
 			continue
 		}
-		j, err := e.decodeJob(r.partition, msg)
+		j, err := e.decodeJob(r.partition, msg, seq)
 		if err != nil {
 			// It was valid when spilled; record it rather than lose it.
 			// deadLetterInvalid releases its credit.

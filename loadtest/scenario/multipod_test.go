@@ -167,18 +167,7 @@ func TestClusterNATS(t *testing.T) {
 // TestLoad publishes at a steady rate for a moment and checks that every
 // generated intent was acknowledged once and spread over the bots.
 func TestLoad(t *testing.T) {
-	opts := Options{Bin: "unused", WorkDir: t.TempDir(), Partitions: 8}
-	r := &Report{Scenario: "load", Params: map[string]any{}}
-	h, err := newHarness(opts, r, "load")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := h.Begin(ctx, Stack{Bots: 4}); err != nil {
-		t.Fatal(err)
-	}
+	h, ctx := beginHarness(t, "load", 8, 4)
 	l := h.StartLoad(ctx, h.Bots, 400, "t")
 	time.Sleep(600 * time.Millisecond)
 	if err := l.Stop(); err != nil {

@@ -10,25 +10,40 @@ import (
 	"time"
 )
 
-var (
-	binOnce sync.Once
-	binDir  string
-	binPath string
-	binErr  error
+// builtBinary is a binary built once per test binary into its own
+// temporary directory, removed by TestMain.
+type builtBinary struct {
+	once  sync.Once
+	dir   string
+	path  string
+	err   error
+	build func(ctx context.Context, dir string) (string, error)
+}
 
-	natsOnce sync.Once
-	natsDir  string
-	natsPath string
-	natsErr  error
+func (b *builtBinary) get(t *testing.T, prefix string) string {
+	t.Helper()
+	b.once.Do(func() {
+		if b.dir, b.err = os.MkdirTemp("", prefix); b.err == nil {
+			b.path, b.err = b.build(context.Background(), b.dir)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
+var (
+	dispatcherBin = &builtBinary{build: BuildDispatcher}
+	natsServerBin = &builtBinary{build: BuildNATSServer}
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
-	if natsDir != "" {
-		_ = os.RemoveAll(natsDir)
+	for _, b := range []*builtBinary{dispatcherBin, natsServerBin} {
+		if b.dir != "" {
+			_ = os.RemoveAll(b.dir)
+		}
 	}
 	os.Exit(code)
 }
@@ -36,34 +51,33 @@ func TestMain(m *testing.M) {
 // dispatcherBinary builds ./cmd/dispatcher once per test binary.
 func dispatcherBinary(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() {
-		binDir, binErr = os.MkdirTemp("", "linedispatch-scenario-test-bin-")
-		if binErr != nil {
-			return
-		}
-		binPath, binErr = BuildDispatcher(context.Background(), binDir)
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
+	return dispatcherBin.get(t, "linedispatch-scenario-test-bin-")
 }
 
 // natsServerBinary builds nats-server (go.mod's version) once per test
 // binary.
 func natsServerBinary(t *testing.T) string {
 	t.Helper()
-	natsOnce.Do(func() {
-		natsDir, natsErr = os.MkdirTemp("", "linedispatch-scenario-test-nats-")
-		if natsErr != nil {
-			return
-		}
-		natsPath, natsErr = BuildNATSServer(context.Background(), natsDir)
-	})
-	if natsErr != nil {
-		t.Fatal(natsErr)
+	return natsServerBin.get(t, "linedispatch-scenario-test-nats-")
+}
+
+// beginHarness starts a harness's NATS and linesim for a test of the
+// runner itself (no pods), with the given partitions and bots; both stop
+// when the test ends.
+func beginHarness(t *testing.T, name string, partitions, bots int) (*Harness, context.Context) {
+	t.Helper()
+	opts := Options{Bin: "unused", WorkDir: t.TempDir(), Partitions: partitions}
+	h, err := newHarness(opts, &Report{Scenario: name, Params: map[string]any{}}, name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return natsPath
+	t.Cleanup(h.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	if err := h.Begin(ctx, Stack{Bots: bots}); err != nil {
+		t.Fatal(err)
+	}
+	return h, ctx
 }
 
 // testLog turns progress lines into t.Log lines.
@@ -138,18 +152,7 @@ var ciHardChecks = map[string]bool{
 // TestPartitionOfMatchesJetStream checks the runner's model of the
 // partition transform against a real server.
 func TestPartitionOfMatchesJetStream(t *testing.T) {
-	opts := Options{Bin: "unused", WorkDir: t.TempDir(), Partitions: 16}
-	r := &Report{Scenario: "partition", Params: map[string]any{}}
-	h, err := newHarness(opts, r, "partition")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := h.Begin(ctx, Stack{Bots: 8}); err != nil {
-		t.Fatal(err)
-	}
+	h, ctx := beginHarness(t, "partition", 16, 8)
 	for _, bot := range h.Bots {
 		in, err := h.Gen.Push(bot, "p")
 		if err != nil {
