@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linedispatch/linedispatch/intent"
 	"github.com/linedispatch/linedispatch/internal/limiter"
@@ -18,11 +17,11 @@ type laneKey struct {
 	endpoint intent.Endpoint
 }
 
-// job is one held intent: the JetStream message it came in, the decoded
-// intent, and its attempt state. The scheduler goroutine owns the attempt
+// job is one held intent: the JetStream message it came in (or its share of
+// a spilled batch), the decoded intent, and its attempt state. The scheduler goroutine owns the attempt
 // state; a worker owns it while the job is in flight.
 type job struct {
-	msg       jetstream.Msg
+	msg       delivery
 	in        *intent.Intent
 	key       laneKey
 	partition int

@@ -13,7 +13,10 @@ type Metrics struct {
 	laneDepth prometheus.Gauge
 	held      prometheus.Gauge
 	spills    prometheus.Counter
-	stale     *prometheus.CounterVec
+	// spillBatches counts LINE_BACKLOG messages: spills / spillBatches is
+	// the mean batch.
+	spillBatches prometheus.Counter
+	stale        *prometheus.CounterVec
 	// redelivered counts redeliveries of messages the pod still held.
 	redelivered prometheus.Counter
 }
@@ -47,6 +50,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Intents moved from a full lane to LINE_BACKLOG.",
 		}),
 	}
+	m.spillBatches = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "linedispatch_spill_batches_total",
+		Help: "LINE_BACKLOG messages published by spills; each holds one or more intents of one key (spills_total / spill_batches_total is the mean batch).",
+	})
 	m.stale = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "linedispatch_stale_tokens_total",
 		Help: "Requests that would have left more than a third of the limiter's guard after their token (a starved worker): restamped (the admission moved to the real departure) or requeued (a new token).",
@@ -56,7 +63,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help: "Messages JetStream delivered again while the pod still held them (their ack deadline passed, e.g. keep-alive ran late): ignored, the held copy is acked or handed back.",
 	})
 	if reg != nil {
-		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills, m.stale, m.redelivered)
+		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills, m.spillBatches, m.stale, m.redelivered)
 	}
 	return m
 }

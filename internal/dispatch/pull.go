@@ -47,6 +47,12 @@ func (e *Engine) consumerConfig(p int) jetstream.ConsumerConfig {
 // partition asks for one intent at a time: 64 idle pullers parking a full
 // batch each would hold most of the pod's budget away from the hot one. The
 // batch doubles while pulls come back full.
+//
+// One request at a time: with a second one waiting (to overlap round trips
+// in a deep partition) the server put a quiet neighbour's intents into the
+// second while the puller still waited on the first, for up to its expiry
+// (measured: the short neighbour's B p90 3 ms -> 815 ms), and the
+// pass-through got no faster.
 func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
 	failures, want := 0, 1
 	for ctx.Err() == nil {
@@ -54,21 +60,7 @@ func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
 		if n == 0 {
 			return
 		}
-		e.metrics.held.Add(float64(n))
-		// The server expires the pull (FetchMaxWait): a client-side context
-		// that ends while the server is still delivering would drop those
-		// messages until their AckWait. Shutdown waits for it instead; what
-		// arrives then is handed back.
-		batch, err := c.Fetch(n, jetstream.FetchPriorityGroup(PriorityGroup), jetstream.FetchMaxWait(fetchWait))
-		got := 0
-		if err == nil {
-			for msg := range batch.Messages() {
-				got++
-				e.accept(ctx, p, msg)
-			}
-			err = batch.Error()
-		}
-		e.release(n - got)
+		got, err := e.drainPull(ctx, p, e.fetch(c, n))
 		switch {
 		case got == n:
 			want = min(2*n, e.cfg.FetchBatch)
@@ -88,6 +80,37 @@ func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
 	}
 }
 
+// pullRequest is one pull request in flight and the credits it holds.
+type pullRequest struct {
+	batch jetstream.MessageBatch
+	n     int
+	err   error
+}
+
+// fetch sends a pull request for n intents, holding n credits. The server
+// expires the pull (FetchMaxWait): a client-side context that ends while the
+// server is still delivering would drop those messages until their AckWait.
+// Shutdown waits for it instead; what arrives then is handed back.
+func (e *Engine) fetch(c jetstream.Consumer, n int) *pullRequest {
+	e.metrics.held.Add(float64(n))
+	batch, err := c.Fetch(n, jetstream.FetchPriorityGroup(PriorityGroup), jetstream.FetchMaxWait(fetchWait))
+	return &pullRequest{batch: batch, n: n, err: err}
+}
+
+// drainPull accepts what r brings and returns the credits it did not use.
+func (e *Engine) drainPull(ctx context.Context, p int, r *pullRequest) (int, error) {
+	got, err := 0, r.err
+	if err == nil {
+		for msg := range r.batch.Messages() {
+			got++
+			e.accept(ctx, p, msg)
+		}
+		err = r.batch.Error()
+	}
+	e.release(r.n - got)
+	return got, err
+}
+
 // accept validates one pulled intent and queues it, or dead-letters it.
 // The queue is never trusted: whatever a producer wrote, the pod records an
 // outcome and moves on.
@@ -100,7 +123,8 @@ func (e *Engine) accept(ctx context.Context, p int, msg jetstream.Msg) {
 	if j == nil {
 		var err error
 		if j, err = e.decodeJob(p, msg, seq); err != nil {
-			e.deadLetterInvalid(ctx, msg, err)
+			e.deadLetterInvalid(ctx, msg, invalidID(seq), err)
+			e.release(1)
 			return
 		}
 	}
@@ -113,20 +137,29 @@ func (e *Engine) accept(ctx context.Context, p int, msg jetstream.Msg) {
 
 // decodeJob turns a message (stored at seq, see heldCopy) into a held job.
 func (e *Engine) decodeJob(p int, msg jetstream.Msg, seq storedSeq) (*job, error) {
-	now := time.Now()
-	in, err := intent.Decode(msg.Data())
+	redrives := 0
+	if h := msg.Headers(); h != nil {
+		redrives, _ = strconv.Atoi(h.Get(deadletter.HeaderRedrive))
+	}
+	j, err := newJob(msg, redrives)
+	if err != nil {
+		return nil, err
+	}
+	e.hold(j, p, seq, time.Now())
+	return j, nil
+}
+
+// newJob decodes and checks the intent d holds.
+func newJob(d delivery, redrives int) (*job, error) {
+	in, err := intent.Decode(d.Data())
 	if err == nil {
-		err = matchesSubject(in, msg.Subject())
+		err = matchesSubject(in, d.Subject())
 	}
 	if err != nil {
 		return nil, err
 	}
-	j := &job{msg: msg, in: in, deadline: in.Deadline()}
-	if h := msg.Headers(); h != nil {
-		j.redrives, _ = strconv.Atoi(h.Get(deadletter.HeaderRedrive))
-	}
-	j.spillID = deadletter.RedriveMsgID(in.ID, j.redrives)
-	e.hold(j, p, seq, now)
+	j := &job{msg: d, in: in, deadline: in.Deadline(), redrives: redrives}
+	j.spillID = deadletter.RedriveMsgID(in.ID, redrives)
 	return j, nil
 }
 

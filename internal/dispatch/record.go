@@ -15,6 +15,7 @@ import (
 	"github.com/linedispatch/linedispatch/internal/deadletter"
 	"github.com/linedispatch/linedispatch/internal/lineapi"
 	"github.com/linedispatch/linedispatch/internal/outcome"
+	"github.com/linedispatch/linedispatch/internal/queue"
 	"github.com/linedispatch/linedispatch/internal/sender"
 )
 
@@ -74,6 +75,7 @@ func (e *Engine) finish(ctx context.Context, j *job, o *outcome.Outcome) {
 		// Not recorded: leave the intent unacked. It is redelivered after
 		// AckWait and retried under the same retry key.
 		e.log.Error().Err(err).Str("intent", o.IntentID).Msg("outcome not recorded; intent left for redelivery")
+		leaveForRedelivery(j.msg)
 		e.forget(j)
 		return
 	}
@@ -90,7 +92,7 @@ func (e *Engine) finish(ctx context.Context, j *job, o *outcome.Outcome) {
 // record publishes the dead letter (for dead outcomes) and the outcome,
 // both with Nats-Msg-Id id, retrying while JetStream is unavailable, until
 // ctx ends.
-func (e *Engine) record(ctx context.Context, msg jetstream.Msg, o *outcome.Outcome, id string) error {
+func (e *Engine) record(ctx context.Context, msg delivery, o *outcome.Outcome, id string) error {
 	ob, err := json.Marshal(o)
 	if err != nil {
 		return fmt.Errorf("encode outcome: %w", err)
@@ -161,9 +163,9 @@ func (e *Engine) publishOnce(ctx context.Context, m *nats.Msg) error {
 	}
 }
 
-// deadLetterInvalid records an intent that failed validation.
-func (e *Engine) deadLetterInvalid(ctx context.Context, msg jetstream.Msg, cause error) {
-	defer e.release(1)
+// deadLetterInvalid records an intent that failed validation under
+// Nats-Msg-Id id (see invalidID).
+func (e *Engine) deadLetterInvalid(ctx context.Context, msg delivery, id string, cause error) {
 	channel, bot, endpoint := subjectKey(msg.Subject())
 	o := &outcome.Outcome{
 		Channel:  channel,
@@ -182,15 +184,9 @@ func (e *Engine) deadLetterInvalid(ctx context.Context, msg jetstream.Msg, cause
 			o.IntentID = ""
 		}
 	}
-	// An invalid intent's ID cannot be trusted (it may be missing, malformed
-	// or another intent's): its stream sequence identifies it, and stays the
-	// same if it is redelivered.
-	id := "invalid-"
-	if md, err := msg.Metadata(); err == nil {
-		id += strconv.FormatUint(md.Sequence.Stream, 10)
-	}
 	if err := e.record(ctx, msg, o, id); err != nil {
 		e.log.Error().Err(err).Msg("dead letter not recorded; intent left for redelivery")
+		leaveForRedelivery(msg)
 		return
 	}
 	if err := msg.Ack(); err != nil {
@@ -198,6 +194,30 @@ func (e *Engine) deadLetterInvalid(ctx context.Context, msg jetstream.Msg, cause
 	}
 	e.metrics.outcomes.WithLabelValues(o.Endpoint, string(o.Result), o.Reason).Inc()
 	e.log.Info().Str("reason", o.Reason).Str("detail", o.Detail).Str("subject", msg.Subject()).Msg("invalid intent dead-lettered")
+}
+
+// invalidID is the Nats-Msg-Id of an invalid intent's outcome and dead
+// letter. Its own ID cannot be trusted (it may be missing, malformed or
+// another intent's): its LINE_INTENTS sequence identifies it, and stays the
+// same if it is redelivered or passes through the backlog. A spill without
+// one (spilled on its own) is named by its LINE_BACKLOG sequence.
+func invalidID(seq storedSeq) string {
+	if seq.stream == "" {
+		return "invalid-"
+	}
+	if seq.stream == queue.BacklogStream {
+		return "invalid-backlog-" + strconv.FormatUint(seq.seq, 10)
+	}
+	return "invalid-" + strconv.FormatUint(seq.seq, 10)
+}
+
+// leaveForRedelivery gives up on a held message without answering it: a
+// message of its own is redelivered after AckWait; a batch member is handed
+// back, and its batch is redelivered once every member is settled.
+func leaveForRedelivery(d delivery) {
+	if m, ok := d.(*batchMember); ok {
+		_ = m.Nak()
+	}
 }
 
 // handBack returns j to JetStream for immediate redelivery.

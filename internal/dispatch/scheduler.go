@@ -42,7 +42,7 @@ type scheduler struct {
 	work chan *job   // to workers
 
 	spill     chan *job          // to the spiller
-	spilled   chan laneKey       // from the spiller
+	spilled   chan spillReport   // from the spiller
 	refillReq chan refillRequest // to refillers
 	refilled  chan refillReport  // from refillers
 	resume    chan resumeKey     // keys found with a backlog (start, hand-over)
@@ -86,7 +86,7 @@ func newScheduler(e *Engine) *scheduler {
 		stopped: make(chan struct{}),
 
 		spill:     make(chan *job, spillPipeline),
-		spilled:   make(chan laneKey, spillPipeline),
+		spilled:   make(chan spillReport, spillPipeline),
 		refillReq: make(chan refillRequest, 1024),
 		refilled:  make(chan refillReport, refillers),
 		resume:    make(chan resumeKey, 64),
@@ -111,8 +111,8 @@ func (s *scheduler) run(ctx context.Context) {
 			s.admit(j)
 		case r := <-s.done:
 			s.complete(r)
-		case k := <-s.spilled:
-			s.spillDone(k)
+		case r := <-s.spilled:
+			s.spillDone(r)
 		case r := <-s.refilled:
 			s.refillDone(r)
 		case r := <-s.resume:
@@ -175,13 +175,13 @@ func (s *scheduler) setSpilling(l *lane, on bool) {
 	}
 }
 
-func (s *scheduler) spillDone(k laneKey) {
-	l := s.lanes[k]
+func (s *scheduler) spillDone(r spillReport) {
+	l := s.lanes[r.key]
 	if l == nil {
 		return
 	}
-	l.spillsInFlight--
-	l.spillsDone++
+	l.spillsInFlight -= r.n
+	l.spillsDone += uint64(r.n)
 	s.maybeRefill(l)
 }
 

@@ -2,14 +2,10 @@ package dispatch
 
 import (
 	"context"
-	"errors"
-	"strconv"
-	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/linedispatch/linedispatch/internal/deadletter"
+	"github.com/linedispatch/linedispatch/internal/backlog"
 	"github.com/linedispatch/linedispatch/internal/queue"
 )
 
@@ -20,178 +16,180 @@ import (
 // it drains. Memory stays bounded by the lane capacities, whatever the
 // backlog.
 
-// spillPipeline bounds spills awaiting their PubAck.
-const spillPipeline = 512
+// spillPipeline bounds the spilled intents awaiting their PubAck.
+const spillPipeline = 2048
 
-// spiller publishes spilled intents to LINE_BACKLOG in arrival order and
-// acks the originals once stored. One goroutine: the publish order is the
-// backlog's order.
+// spillBatchMax bounds the intents of one LINE_BACKLOG message. A batch costs
+// one publish instead of one per intent, the largest part of passing a deep
+// partition through; a batch handed back partly finished sends its finished
+// members again (409), so it stays small.
+const spillBatchMax = 32
+
+// spillBatchBytes bounds a batch's body, well under JetStream's default
+// max_payload of 1 MiB (and at most half the server's, see spiller.run). An
+// intent too big to share a batch is spilled on its own.
+const spillBatchBytes = 256 << 10
+
+// spiller publishes spilled intents to LINE_BACKLOG in arrival order, several
+// of a key per message (internal/backlog), and acks the originals once
+// stored. One goroutine: the publish order is the backlog's order. It never
+// waits to fill a batch: a batch is published once it is full or once no
+// more intents are waiting, so batches are large exactly when a deep
+// partition passes through and a lone spill leaves at once.
 type spiller struct {
 	e    *Engine
 	in   chan *job
-	done chan<- laneKey // to the scheduler: one per finished spill
+	done chan<- spillReport // to the scheduler: finished spills
+}
+
+// spillReport tells the scheduler that n of key's spills finished (stored
+// or handed back).
+type spillReport struct {
+	key laneKey
+	n   int
+}
+
+// openSpill is a key's batch being filled.
+type openSpill struct {
+	jobs []*job
+	size int
 }
 
 type pendingSpill struct {
-	j   *job
-	ack jetstream.PubAckFuture
+	jobs []*job
+	ack  jetstream.PubAckFuture
 }
 
 func (sp *spiller) run(ctx context.Context) {
-	var pending []pendingSpill
-	settle := func(p pendingSpill) {
-		select {
-		case <-p.ack.Ok():
-			if err := p.j.msg.Ack(); err != nil {
-				sp.e.log.Warn().Err(err).Str("intent", p.j.in.ID).Msg("ack of spilled intent failed; it will be spilled again and de-duplicated")
-			}
-			sp.e.metrics.spills.Inc()
-			sp.e.forget(p.j)
-		case err := <-p.ack.Err():
-			sp.e.log.Warn().Err(err).Str("intent", p.j.in.ID).Msg("spill failed; intent handed back")
-			sp.e.handBack(p.j)
-		case <-ctx.Done():
-			sp.e.handBack(p.j)
+	maxBytes := spillBatchBytes
+	if mp := int(sp.e.js.Conn().MaxPayload()); mp > 0 {
+		maxBytes = min(maxBytes, mp/2)
+	}
+	var (
+		pending    []pendingSpill // oldest first
+		inPipeline int
+		open       = map[laneKey]*openSpill{}
+		order      []laneKey // keys of open, in the order their batch began
+	)
+	flush := func(k laneKey) {
+		b := open[k]
+		delete(open, k)
+		if f := sp.publish(ctx, b.jobs); f != nil {
+			pending = append(pending, pendingSpill{jobs: b.jobs, ack: f})
+			inPipeline += len(b.jobs)
 		}
-		sp.report(ctx, p.j.key)
+	}
+	flushAll := func() {
+		for _, k := range order {
+			if open[k] != nil {
+				flush(k)
+			}
+		}
+		order = order[:0]
+	}
+	settleOldest := func() {
+		p := pending[0]
+		pending = pending[1:]
+		inPipeline -= len(p.jobs)
+		sp.settle(ctx, p)
 	}
 	for {
 		var j *job
-		if len(pending) == 0 {
+		select {
+		case j = <-sp.in:
+		default:
+			switch {
+			case len(open) > 0:
+				flushAll() // nothing more is waiting: do not hold a batch back
+				continue
+			case len(pending) > 0:
+				settleOldest()
+				continue
+			}
 			select {
 			case j = <-sp.in:
 			case <-ctx.Done():
 				return
 			}
-		} else {
-			select {
-			case j = <-sp.in:
-			default:
-				settle(pending[0])
-				pending = pending[1:]
-				continue
-			}
 		}
-		m := nats.NewMsg(queue.BacklogSubject(j.partition, j.in.Channel, j.in.Bot, string(j.in.Endpoint)))
-		m.Data = j.msg.Data()
-		m.Header.Set(jetstream.MsgIDHeader, j.spillID)
-		if j.redrives > 0 {
-			m.Header.Set(deadletter.HeaderRedrive, strconv.Itoa(j.redrives))
+		size := len(j.msg.Data()) + len(j.spillID) + 32
+		b := open[j.key]
+		if b != nil && b.size+size > maxBytes {
+			flush(j.key)
+			b = nil
 		}
-		f, err := sp.e.js.PublishMsgAsync(m)
-		if err != nil {
-			sp.e.log.Warn().Err(err).Msg("spill publish failed; intent handed back")
-			sp.e.handBack(j)
-			sp.report(ctx, j.key)
-			continue
+		if b == nil {
+			b = &openSpill{}
+			open[j.key] = b
+			order = append(order, j.key)
 		}
-		pending = append(pending, pendingSpill{j: j, ack: f})
-		if len(pending) >= spillPipeline {
-			settle(pending[0])
-			pending = pending[1:]
+		b.jobs = append(b.jobs, j)
+		b.size += size
+		if len(b.jobs) >= spillBatchMax {
+			flush(j.key)
+		}
+		for inPipeline >= spillPipeline {
+			settleOldest()
 		}
 	}
 }
 
-func (sp *spiller) report(ctx context.Context, k laneKey) {
+// publish sends one key's batch asynchronously; on failure it hands the
+// jobs back and returns nil.
+func (sp *spiller) publish(ctx context.Context, jobs []*job) jetstream.PubAckFuture {
+	j0 := jobs[0]
+	recs := make([]backlog.Record, len(jobs))
+	for i, j := range jobs {
+		recs[i] = backlog.Record{MsgID: j.spillID, Redrives: j.redrives, Data: j.msg.Data()}
+		if j.seq.stream == queue.IntentsStream {
+			recs[i].Seq = j.seq.seq
+		}
+	}
+	m, err := backlog.Encode(queue.BacklogSubject(j0.partition, j0.key.channel, j0.key.bot, string(j0.key.endpoint)), recs)
+	var f jetstream.PubAckFuture
+	if err == nil {
+		f, err = sp.e.js.PublishMsgAsync(m)
+	}
+	if err != nil {
+		sp.e.log.Warn().Err(err).Int("intents", len(jobs)).Msg("spill publish failed; intents handed back")
+		for _, j := range jobs {
+			sp.e.handBack(j)
+		}
+		sp.report(ctx, j0.key, len(jobs))
+		return nil
+	}
+	return f
+}
+
+// settle waits for a batch's PubAck, then acks its intents on LINE_INTENTS;
+// a batch that was not stored is handed back.
+func (sp *spiller) settle(ctx context.Context, p pendingSpill) {
 	select {
-	case sp.done <- k:
+	case <-p.ack.Ok():
+		for _, j := range p.jobs {
+			if err := j.msg.Ack(); err != nil {
+				sp.e.log.Warn().Err(err).Str("intent", j.in.ID).Msg("ack of spilled intent failed; it will be spilled again")
+			}
+			sp.e.forget(j)
+		}
+		sp.e.metrics.spills.Add(float64(len(p.jobs)))
+		sp.e.metrics.spillBatches.Inc()
+	case err := <-p.ack.Err():
+		sp.e.log.Warn().Err(err).Int("intents", len(p.jobs)).Msg("spill failed; intents handed back")
+		for _, j := range p.jobs {
+			sp.e.handBack(j)
+		}
+	case <-ctx.Done():
+		for _, j := range p.jobs {
+			sp.e.handBack(j)
+		}
+	}
+	sp.report(ctx, p.jobs[0].key, len(p.jobs))
+}
+
+func (sp *spiller) report(ctx context.Context, k laneKey, n int) {
+	select {
+	case sp.done <- spillReport{key: k, n: n}:
 	case <-ctx.Done():
 	}
-}
-
-// backlogConsumerName is the durable consumer of one key's backlog.
-func backlogConsumerName(k laneKey) string {
-	return "bl_" + k.channel + "_" + k.bot + "_" + string(k.endpoint)
-}
-
-// refillRetry is how soon a lane asks again after a refill that came back
-// empty although its backlog holds intents.
-const refillRetry = 20 * time.Millisecond
-
-// refillRequest asks a refiller for up to n of a lane's spilled intents.
-type refillRequest struct {
-	key       laneKey
-	partition int
-	n         int
-}
-
-// refillReport hands the scheduler a lane's refilled jobs, oldest first.
-type refillReport struct {
-	key  laneKey
-	jobs []*job
-	n    int // asked for
-	err  error
-	// more is set when nothing came back although the backlog holds
-	// intents: the lane must not conclude that its backlog is empty.
-	more bool
-}
-
-// backlogMaxAckPending bounds a backlog consumer's unacknowledged intents:
-// what one lane can hold from it (its queue, in flight, retries) with room.
-func backlogMaxAckPending(c Config) int {
-	return 2*c.LaneCapacity + c.MaxInflightPerLane + maxRefill
-}
-
-// refill fetches one lane's spilled intents, oldest first.
-func (e *Engine) refill(ctx context.Context, r refillRequest) refillReport {
-	rep := refillReport{key: r.key, n: r.n}
-	c, err := e.js.CreateOrUpdateConsumer(ctx, queue.BacklogStream, jetstream.ConsumerConfig{
-		Durable:       backlogConsumerName(r.key),
-		FilterSubject: queue.BacklogSubject(r.partition, r.key.channel, r.key.bot, string(r.key.endpoint)),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       e.cfg.AckWait,
-		MaxDeliver:    -1,
-		// The lane acks what it refilled as it sends; JetStream's default
-		// of 1,000 unacknowledged messages would starve a lane that holds
-		// more, and its refills would come back empty.
-		MaxAckPending:     backlogMaxAckPending(e.cfg),
-		InactiveThreshold: 10 * time.Minute, // the server removes it once the key cools down
-	})
-	if err != nil {
-		rep.err = err
-		return rep
-	}
-	n := e.acquire(ctx, r.n)
-	if n == 0 {
-		rep.err = ctx.Err()
-		return rep
-	}
-	e.metrics.held.Add(float64(n))
-	rep.n = n
-	got := 0
-	defer func() { e.release(n - got) }()
-	// FetchNoWait: take what is there now; waiting for a full batch would
-	// stall the lane.
-	batch, err := c.FetchNoWait(n)
-	if err != nil {
-		rep.err = err
-		return rep
-	}
-	defer func() {
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && got == 0 {
-			rep.err = err
-		}
-		if got == 0 && rep.err == nil && c.CachedInfo().NumPending > 0 {
-			// Stored but not delivered (e.g. still being written): the
-			// backlog is not empty; the lane asks again shortly.
-			rep.more = true
-		}
-	}()
-	for msg := range batch.Messages() {
-		got++
-		seq, dup := e.heldCopy(msg)
-		if dup {
-			continue
-		}
-		j, err := e.decodeJob(r.partition, msg, seq)
-		if err != nil {
-			// It was valid when spilled; record it rather than lose it.
-			// deadLetterInvalid releases its credit.
-			e.deadLetterInvalid(ctx, msg, err)
-			continue
-		}
-		rep.jobs = append(rep.jobs, j)
-	}
-	return rep
 }

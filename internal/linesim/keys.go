@@ -3,6 +3,7 @@ package linesim
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Response outcomes counted per key: HTTP statuses plus the ways linesim can
@@ -59,6 +60,8 @@ type keyState struct {
 	win        window
 	received   int64
 	violations int64
+	// firstViolation is when the first violation arrived (wall clock).
+	firstViolation time.Time
 
 	accepted, recipients, conflicts, throttled, quota atomic.Int64
 	contract, unitsDropped, faults, atf               atomic.Int64
@@ -86,12 +89,15 @@ type KeyStats struct {
 	// MaxInWindow is the highest number of requests received within any
 	// window of Limit.Period. MaxInWindowCapped means the true value was
 	// higher (the window memory holds at most 2x the limit, limit+10,000).
-	MaxInWindow        int   `json:"maxInWindow"`
-	MaxInWindowCapped  bool  `json:"maxInWindowCapped,omitempty"`
-	ContractViolations int64 `json:"contractViolations"`
-	UnitsDropped       int64 `json:"unitsDropped"`       // unit names silently dropped over the cap
-	FaultsInjected     int64 `json:"faultsInjected"`     // failed by a fault without delivering (incl. outage)
-	AcceptedThenFailed int64 `json:"acceptedThenFailed"` // delivered, then failed by a fault
+	MaxInWindow       int  `json:"maxInWindow"`
+	MaxInWindowCapped bool `json:"maxInWindowCapped,omitempty"`
+	// FirstViolation is when the first violation arrived (wall clock, not
+	// the scaled clock), to place it in a run's timeline.
+	FirstViolation     time.Time `json:"firstViolation,omitzero"`
+	ContractViolations int64     `json:"contractViolations"`
+	UnitsDropped       int64     `json:"unitsDropped"`       // unit names silently dropped over the cap
+	FaultsInjected     int64     `json:"faultsInjected"`     // failed by a fault without delivering (incl. outage)
+	AcceptedThenFailed int64     `json:"acceptedThenFailed"` // delivered, then failed by a fault
 	// Status counts answers by HTTP status ("200", "429", …) and by failed
 	// connection ("drop", "reset", "hang").
 	Status map[string]int64 `json:"status,omitempty"`
@@ -104,6 +110,9 @@ func (k *keyState) record(t int64) bool {
 	k.received++
 	_, over := k.win.add(t)
 	if over {
+		if k.violations == 0 {
+			k.firstViolation = time.Now()
+		}
 		k.violations++
 	}
 	k.mu.Unlock()
@@ -115,7 +124,7 @@ func (k *keyState) stats() KeyStats {
 	s := KeyStats{
 		Channel: k.channel, Bot: k.bot, Endpoint: k.ep.token, Limit: k.limit,
 		Received: k.received, Violations: k.violations,
-		MaxInWindow: k.win.max, MaxInWindowCapped: k.win.capped,
+		MaxInWindow: k.win.max, MaxInWindowCapped: k.win.capped, FirstViolation: k.firstViolation,
 	}
 	k.mu.Unlock()
 	s.Accepted = k.accepted.Load()

@@ -118,15 +118,17 @@ type Harness struct {
 	Pods   *PodSet
 	Gen    *Gen
 
-	stack     Stack
-	cpuStart  time.Duration // runner CPU when the first pod started
-	natsStart time.Duration // NATS processes' CPU then
-	named     map[KeyID]string
-	backlog   map[KeyID]bool
-	published atomic.Int64
-	collected *Collected
-	closers   []func()
-	closeOnce sync.Once
+	stack    Stack
+	cpuStart time.Duration // runner CPU when the first pod started
+	// podsStarted is when the first pod started.
+	podsStarted time.Time
+	natsStart   time.Duration // NATS processes' CPU then
+	named       map[KeyID]string
+	backlog     map[KeyID]bool
+	published   atomic.Int64
+	collected   *Collected
+	closers     []func()
+	closeOnce   sync.Once
 }
 
 func newHarness(opts Options, r *Report, scenario string) (*Harness, error) {
@@ -301,6 +303,7 @@ func (h *Harness) StartTogether(ctx context.Context, idx ...int) error {
 func (h *Harness) markCPUStart() {
 	if h.cpuStart == 0 {
 		h.cpuStart, h.natsStart = selfCPU(), h.natsCPU()
+		h.podsStarted = time.Now()
 	}
 }
 
@@ -490,8 +493,13 @@ func (h *Harness) fill(c *Collected, rep *linesim.Report) {
 				ks.MaxWindowShare, ks.MaxWindowKey = share, k.Bot+"/"+k.Endpoint
 			}
 		}
-		r.Windows = append(r.Windows, KeyWindow{Key: k.Bot + "/" + k.Endpoint, MaxInWindow: k.MaxInWindow, Limit: k.Limit.String(),
-			Violations: k.Violations, Throttled: k.Throttled, Conflicts: k.Conflicts})
+		kw := KeyWindow{Key: k.Bot + "/" + k.Endpoint, MaxInWindow: k.MaxInWindow, Limit: k.Limit.String(),
+			Violations: k.Violations, Throttled: k.Throttled, Conflicts: k.Conflicts}
+		if !k.FirstViolation.IsZero() && !h.podsStarted.IsZero() {
+			at := round4(k.FirstViolation.Sub(h.podsStarted).Seconds())
+			kw.FirstViolationAt = &at
+		}
+		r.Windows = append(r.Windows, kw)
 		id := KeyID{k.Bot, k.Endpoint}
 		name, ok := h.named[id]
 		if !ok {

@@ -255,6 +255,9 @@ type KeyWindow struct {
 	Violations  int64  `json:"violations"`
 	Throttled   int64  `json:"throttled429,omitempty"`
 	Conflicts   int64  `json:"conflicts409,omitempty"`
+	// FirstViolationAt is when the first violation arrived, in seconds
+	// since the first pod started.
+	FirstViolationAt *float64 `json:"firstViolationAt,omitempty"`
 }
 
 // KeysSummary covers every key linesim saw.
@@ -397,6 +400,11 @@ func (r *Report) WriteSummary(w io.Writer) {
 	}
 	if ks := r.KeysSummary; ks != nil {
 		fmt.Fprintf(tw, "all keys\t%d keys, violations %d, highest window share %.3f (%s)\n", ks.Keys, ks.Violations, ks.MaxWindowShare, ks.MaxWindowKey)
+	}
+	for _, w := range r.Windows {
+		if w.Violations > 0 && w.FirstViolationAt != nil {
+			fmt.Fprintf(tw, "violations\t%s: %d, max in window %d of %s, the first %.2fs after the first pod started\n", w.Key, w.Violations, w.MaxInWindow, w.Limit, *w.FirstViolationAt)
+		}
 	}
 	if t := r.Throughput; t != nil {
 		fmt.Fprintf(tw, "throughput\t%.0f/s steady, %.0f/s overall (%d outcomes in %.1fs)\n", t.Steady, t.Overall, t.Outcomes, t.Seconds)

@@ -207,12 +207,23 @@ func runNeighbour(ctx context.Context, h *Harness) error {
 	if err := h.StartPods(ctx, h.Opts.Pods); err != nil {
 		return err
 	}
+	passThrough := h.watchPassThrough(ctx, partitionOf(botA, h.Opts.Partitions))
 	// B starts once A's drain is under way.
 	if err := h.WaitOutcomes(ctx, aN/20, stallFor); err != nil {
 		return err
 	}
 	bN, err := h.neighbourLoop(ctx, botB, every, aN*9/10, aN)
 	h.Param("sentB", bN)
+	if d, ok := passThrough(); ok {
+		// Until the partition's backlog has passed through, B's intents
+		// wait behind it.
+		rate := float64(aN) / d.Seconds()
+		h.Param("passThroughSeconds", round4(d.Seconds()))
+		h.Param("passThroughPerSec", int(rate))
+		if b := h.Report.Baseline; b != nil && b.ConsumeAckPerSec > 0 {
+			h.Param("passThroughShareOfConsumeAck", round4(rate/b.ConsumeAckPerSec))
+		}
+	}
 	var c *Collected
 	if err == nil {
 		c, err = h.Drain(ctx, aN+bN, stallFor)
