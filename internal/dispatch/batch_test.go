@@ -110,6 +110,19 @@ func (b *batchBundle) stored(t *testing.T) uint64 {
 	return info.State.Msgs
 }
 
+// waitAcked polls until LINE_BACKLOG is empty: the batch was acked after
+// what happened.
+func (b *batchBundle) waitAcked(t *testing.T, after string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for b.stored(t) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the batch was not acked after %s", after)
+		}
+		time.Sleep(10 * time.Millisecond) // polling JetStream's state
+	}
+}
+
 func TestBatchIsAckedOnceEveryMemberFinished(t *testing.T) {
 	t.Parallel()
 	b := setupBatch(t, 3, nil)
@@ -136,13 +149,7 @@ func TestBatchIsAckedOnceEveryMemberFinished(t *testing.T) {
 	if err := jobs[2].msg.Ack(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for b.stored(t) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the batch was not acked after its last member finished")
-		}
-		time.Sleep(10 * time.Millisecond) // polling JetStream's state
-	}
+	b.waitAcked(t, "its last member finished")
 }
 
 func TestBatchWithAHandedBackMemberIsRedeliveredWhole(t *testing.T) {
@@ -219,13 +226,7 @@ func TestInvalidMemberIsDeadLetteredAndTheRestRefilled(t *testing.T) {
 	for _, j := range jobs {
 		_ = j.msg.Ack()
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for bad.stored(t) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the batch was not acked after its valid members finished and the invalid one was dead-lettered")
-		}
-		time.Sleep(10 * time.Millisecond) // polling JetStream's state
-	}
+	bad.waitAcked(t, "its valid members finished and the invalid one was dead-lettered")
 }
 
 // A batch that cannot be read is dead-lettered whole, never dropped.
