@@ -64,6 +64,7 @@ func (b *spillBatch) settle(handBack bool) error {
 	if b.handedBack.Load() {
 		return b.msg.Nak()
 	}
+	b.e.finished.add(b.seq, time.Now())
 	return b.msg.Ack()
 }
 

@@ -42,7 +42,10 @@ type Engine struct {
 	spillingKeys sync.Map
 	// heldSeq indexes held jobs by their stored message (storedSeq -> *job),
 	// to recognise a redelivery of one the pod still holds.
-	heldSeq  sync.Map
+	heldSeq sync.Map
+	// finished remembers the messages the pod finished lately, to
+	// recognise a redelivery that crossed the ack (finishedSeqs).
+	finished *finishedSeqs
 	sched    *scheduler
 	replicas int
 	lanes    *laneStore
@@ -96,6 +99,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 	for i := 0; i < cfg.MaxHeld; i++ {
 		e.credits <- struct{}{}
 	}
+	e.finished = newFinishedSeqs(cfg.AckWait)
 	e.sched = newScheduler(e)
 	e.replicas = d.Replicas
 	e.own, e.settle = d.Ownership, d.OwnershipSettle

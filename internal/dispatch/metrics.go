@@ -60,7 +60,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}, []string{"action"})
 	m.redelivered = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "linedispatch_redeliveries_ignored_total",
-		Help: "Messages JetStream delivered again while the pod still held them (their ack deadline passed, e.g. keep-alive ran late): ignored, the held copy is acked or handed back.",
+		Help: "Messages JetStream delivered again while the pod still held them, or just after it finished them (their ack deadline passed, e.g. keep-alive ran late): ignored; the held copy is acked or handed back, a finished one is acked again.",
 	})
 	if reg != nil {
 		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills, m.spillBatches, m.stale, m.redelivered)

@@ -224,12 +224,20 @@ func (e *Engine) heldCopy(msg jetstream.Msg) (storedSeq, bool) {
 	if m.NumDelivered < 2 {
 		return seq, false
 	}
-	if _, held := e.heldSeq.Load(seq); !held {
-		return seq, false
+	if _, held := e.heldSeq.Load(seq); held {
+		e.metrics.redelivered.Inc()
+		e.release(1)
+		return seq, true
 	}
-	e.metrics.redelivered.Inc()
-	e.release(1)
-	return seq, true
+	if e.finished.has(seq, time.Now()) {
+		// Finished moments ago: this copy crossed the ack. Ack it again
+		// and drop it.
+		_ = msg.Ack()
+		e.metrics.redelivered.Inc()
+		e.release(1)
+		return seq, true
+	}
+	return seq, false
 }
 
 // subjectKeyOf splits a stored subject line.q.<p>.<channel>.<bot>.<endpoint>

@@ -32,6 +32,14 @@ func (e *Engine) recordSent(ctx context.Context, j *job, resp *sender.Response) 
 	o.Conflict = resp.Conflict
 	o.RequestID = resp.RequestID
 	o.AcceptedRequestID = resp.AcceptedRequestID
+	if resp.Conflict {
+		// LINE had already accepted this retry key: a retry after a lost
+		// answer, or a second copy of the intent. Either costs a token;
+		// the fields say which copy this was.
+		from, delivered := deliveryOf(j.msg)
+		e.log.Info().Str("intent", j.in.ID).Int("partition", j.partition).Str("from", from).
+			Uint64("delivered", delivered).Int("attempts", j.attempts).Msg("sent, confirmed by 409")
+	}
 	e.finish(ctx, j, o)
 }
 
@@ -48,6 +56,21 @@ func (e *Engine) recordDead(ctx context.Context, j *job, reason string, cause er
 		o.RequestID = le.RequestID
 	}
 	e.finish(ctx, j, o)
+}
+
+// deliveryOf names where a held intent came from (intents or backlog) and
+// how often JetStream has delivered its message.
+func deliveryOf(d delivery) (string, uint64) {
+	msg, from := d, "intents"
+	if m, ok := d.(*batchMember); ok {
+		msg, from = m.b.msg, "backlog"
+	}
+	if jm, ok := msg.(jetstream.Msg); ok {
+		if md, err := jm.Metadata(); err == nil {
+			return from, md.NumDelivered
+		}
+	}
+	return from, 0
 }
 
 func (e *Engine) outcomeOf(j *job) *outcome.Outcome {
@@ -82,6 +105,7 @@ func (e *Engine) finish(ctx context.Context, j *job, o *outcome.Outcome) {
 	if err := j.msg.Ack(); err != nil {
 		e.log.Warn().Err(err).Str("intent", o.IntentID).Msg("ack failed; the intent will be redelivered and answered by its recorded outcome")
 	}
+	e.finished.add(j.seq, time.Now())
 	e.metrics.outcomes.WithLabelValues(o.Endpoint, string(o.Result), o.Reason).Inc()
 	if o.Result == outcome.Sent && !o.CreatedAt.IsZero() {
 		e.metrics.latency.WithLabelValues(o.Endpoint).Observe(o.At.Sub(o.CreatedAt).Seconds())

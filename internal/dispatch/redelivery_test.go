@@ -71,3 +71,87 @@ func TestDuplicateDeliveryWhileHeld(t *testing.T) {
 		t.Error("a redelivery of a message the pod no longer holds counted as a duplicate")
 	}
 }
+
+// TestRedeliveryAfterFinishIsDropped: a copy delivered again just after the
+// pod finished the message (the redelivery crossed the ack) is recognised,
+// acked and dropped instead of being sent a second time.
+func TestRedeliveryAfterFinishIsDropped(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn := queuetest.Start(t)
+	s, err := conn.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "CROSSED", Subjects: []string{"crossed.>"}, Retention: jetstream.WorkQueuePolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.JS.Publish(ctx, "crossed.x", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: "d", AckPolicy: jetstream.AckExplicitPolicy, AckWait: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetch := func() jetstream.Msg {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+			b, err := c.Fetch(1, jetstream.FetchMaxWait(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for m := range b.Messages() {
+				return m
+			}
+		}
+		t.Fatal("no (re)delivery within 10 s")
+		return nil
+	}
+	e := &Engine{metrics: NewMetrics(nil), credits: make(chan struct{}, 4), finished: newFinishedSeqs(time.Minute)}
+
+	first := fetch()
+	seq, _ := e.heldCopy(first)
+	// The pod records the outcome, but its ack reaches the server only
+	// after the ack wait: JetStream redelivers.
+	e.finished.add(seq, time.Now())
+	again := fetch()
+	if _, dup := e.heldCopy(again); !dup {
+		t.Fatal("a redelivery of a message the pod had just finished was taken for a new one")
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Msgs == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the dropped copy was not acked: the work queue still holds it")
+		}
+		time.Sleep(10 * time.Millisecond) // polling JetStream's state
+	}
+}
+
+func TestFinishedSeqsForgetAfterTwoPeriods(t *testing.T) {
+	t.Parallel()
+	t0 := time.Now()
+	f := newFinishedSeqs(time.Second)
+	s := storedSeq{stream: "S", seq: 7}
+	f.add(s, t0)
+	for _, tc := range []struct {
+		after time.Duration
+		want  bool
+	}{
+		{0, true},
+		{1500 * time.Millisecond, true}, // rotated once: in the older generation
+		{2600 * time.Millisecond, false},
+	} {
+		if got := f.has(s, t0.Add(tc.after)); got != tc.want {
+			t.Errorf("after %s: has = %v, want %v", tc.after, got, tc.want)
+		}
+	}
+	if f.has(storedSeq{stream: "S", seq: 8}, t0) {
+		t.Error("an unfinished message counted as finished")
+	}
+}

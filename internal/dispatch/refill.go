@@ -125,6 +125,11 @@ func (e *Engine) unbatch(ctx context.Context, p int, msg jetstream.Msg, credits 
 				e.metrics.redelivered.Inc() // see heldCopy
 				return credits
 			}
+			if e.finished.has(seq, time.Now()) {
+				_ = msg.Ack() // it crossed the ack, see finishedSeqs
+				e.metrics.redelivered.Inc()
+				return credits
+			}
 		}
 	}
 	recs, err := backlog.Decode(msg.Data(), msg.Headers())
