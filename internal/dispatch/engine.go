@@ -99,7 +99,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 	for i := 0; i < cfg.MaxHeld; i++ {
 		e.credits <- struct{}{}
 	}
-	e.finished = newFinishedSeqs(cfg.AckWait)
+	e.finished = newFinishedSeqs(min(cfg.AckWait, finishedMemory))
 	e.sched = newScheduler(e)
 	e.replicas = d.Replicas
 	e.own, e.settle = d.Ownership, d.OwnershipSettle
