@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -171,7 +170,6 @@ func (sp *spiller) settle(ctx context.Context, p pendingSpill) {
 			if err := j.msg.Ack(); err != nil {
 				sp.e.log.Warn().Err(err).Str("intent", j.in.ID).Msg("ack of spilled intent failed; it will be spilled again")
 			}
-			sp.e.finished.add(j.seq, time.Now())
 			sp.e.forget(j)
 		}
 		sp.e.metrics.spills.Add(float64(len(p.jobs)))
