@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,19 +12,20 @@ import (
 	"github.com/linedispatch/linedispatch/internal/queue/queuetest"
 )
 
-// TestDuplicateDeliveryWhileHeld: a message redelivered after its ack
-// deadline while the pod still holds it is recognised (and its credit
-// released); once the pod lets go of it, a redelivery is a new delivery.
-func TestDuplicateDeliveryWhileHeld(t *testing.T) {
-	t.Parallel()
+// setupRedelivery stores one message in a work-queue stream named name with
+// a consumer whose ack wait is 200 ms, and returns the stream and a function
+// that waits for the message's next (re)delivery.
+func setupRedelivery(t *testing.T, name string) (jetstream.Stream, func() jetstream.Msg) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	conn := queuetest.Start(t)
-	s, err := conn.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "REDELIVERY", Subjects: []string{"redelivery.>"}})
+	subject := strings.ToLower(name)
+	s, err := conn.JS.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subject + ".>"}, Retention: jetstream.WorkQueuePolicy})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.JS.Publish(ctx, "redelivery.x", []byte(`{}`)); err != nil {
+	if _, err := conn.JS.Publish(ctx, subject+".x", []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
 	c, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{
@@ -34,8 +36,7 @@ func TestDuplicateDeliveryWhileHeld(t *testing.T) {
 	}
 	next := func() jetstream.Msg {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 			b, err := c.Fetch(1, jetstream.FetchMaxWait(time.Second))
 			if err != nil {
 				t.Fatal(err)
@@ -47,6 +48,15 @@ func TestDuplicateDeliveryWhileHeld(t *testing.T) {
 		t.Fatal("no (re)delivery within 10 s")
 		return nil
 	}
+	return s, next
+}
+
+// TestDuplicateDeliveryWhileHeld: a message redelivered after its ack
+// deadline while the pod still holds it is recognised (and its credit
+// released); once the pod lets go of it, a redelivery is a new delivery.
+func TestDuplicateDeliveryWhileHeld(t *testing.T) {
+	t.Parallel()
+	_, next := setupRedelivery(t, "REDELIVERY")
 
 	e := &Engine{metrics: NewMetrics(nil), credits: make(chan struct{}, 4)}
 	first := next()
@@ -77,36 +87,8 @@ func TestDuplicateDeliveryWhileHeld(t *testing.T) {
 // acked and dropped instead of being sent a second time.
 func TestRedeliveryAfterFinishIsDropped(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn := queuetest.Start(t)
-	s, err := conn.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "CROSSED", Subjects: []string{"crossed.>"}, Retention: jetstream.WorkQueuePolicy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.JS.Publish(ctx, "crossed.x", []byte(`{}`)); err != nil {
-		t.Fatal(err)
-	}
-	c, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable: "d", AckPolicy: jetstream.AckExplicitPolicy, AckWait: 200 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fetch := func() jetstream.Msg {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-			b, err := c.Fetch(1, jetstream.FetchMaxWait(time.Second))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for m := range b.Messages() {
-				return m
-			}
-		}
-		t.Fatal("no (re)delivery within 10 s")
-		return nil
-	}
+	s, fetch := setupRedelivery(t, "CROSSED")
+	ctx := context.Background()
 	e := &Engine{metrics: NewMetrics(nil), credits: make(chan struct{}, 4), finished: newFinishedSeqs(time.Minute)}
 
 	first := fetch()
