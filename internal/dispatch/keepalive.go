@@ -13,7 +13,7 @@ func (e *Engine) keepAlive(ctx context.Context) {
 	// later (the tick): 2/5 of AckWait stays as margin for a keep-alive
 	// pass that runs late on a busy machine (2 s at the scenarios' 5 s).
 	// A redelivery that slips through anyway is recognised and ignored
-	// (heldCopy).
+	// (redundantCopy).
 	every := e.cfg.AckWait / 5
 	stale := (2 * e.cfg.AckWait / 5).Nanoseconds()
 	t := time.NewTicker(every)

@@ -95,10 +95,10 @@ func podReleasedKey(p int, pod string) string {
 
 // released records that this pod sent its last request for partition p at t.
 func (s *laneStore) released(ctx context.Context, p int, t time.Time, pod string) error {
-	b, _ := t.UTC().MarshalText()
-	if _, err := s.kv.Put(ctx, podReleasedKey(p, pod), b); err != nil {
+	if err := s.notHolding(ctx, p, t, pod); err != nil {
 		return err
 	}
+	b, _ := t.UTC().MarshalText()
 	_, err := s.kv.Put(ctx, releasedKey(p), b)
 	return err
 }

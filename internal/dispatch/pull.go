@@ -60,7 +60,7 @@ func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
 		if n == 0 {
 			return
 		}
-		got, err := e.drainPull(ctx, p, e.fetch(c, n))
+		got, err := e.fetch(ctx, p, c, n)
 		switch {
 		case got == n:
 			want = min(2*n, e.cfg.FetchBatch)
@@ -80,34 +80,23 @@ func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
 	}
 }
 
-// pullRequest is one pull request in flight and the credits it holds.
-type pullRequest struct {
-	batch jetstream.MessageBatch
-	n     int
-	err   error
-}
-
-// fetch sends a pull request for n intents, holding n credits. The server
-// expires the pull (FetchMaxWait): a client-side context that ends while the
-// server is still delivering would drop those messages until their AckWait.
+// fetch pulls up to n of partition p's intents, holding n credits, accepts
+// what arrives and returns the credits it did not use. The server expires
+// the pull (FetchMaxWait): a client-side context that ends while the server
+// is still delivering would drop those messages until their AckWait.
 // Shutdown waits for it instead; what arrives then is handed back.
-func (e *Engine) fetch(c jetstream.Consumer, n int) *pullRequest {
+func (e *Engine) fetch(ctx context.Context, p int, c jetstream.Consumer, n int) (int, error) {
 	e.metrics.held.Add(float64(n))
+	got := 0
 	batch, err := c.Fetch(n, jetstream.FetchPriorityGroup(PriorityGroup), jetstream.FetchMaxWait(fetchWait))
-	return &pullRequest{batch: batch, n: n, err: err}
-}
-
-// drainPull accepts what r brings and returns the credits it did not use.
-func (e *Engine) drainPull(ctx context.Context, p int, r *pullRequest) (int, error) {
-	got, err := 0, r.err
 	if err == nil {
-		for msg := range r.batch.Messages() {
+		for msg := range batch.Messages() {
 			got++
 			e.accept(ctx, p, msg)
 		}
-		err = r.batch.Error()
+		err = batch.Error()
 	}
-	e.release(r.n - got)
+	e.release(n - got)
 	return got, err
 }
 
@@ -209,13 +198,14 @@ type storedSeq struct {
 	seq    uint64
 }
 
-// heldCopy reads where msg is stored (zero if its metadata is unreadable)
-// and reports whether it is a redelivery of a message the pod still holds
-// (its ack deadline passed while it waited, e.g. keep-alive ran late on a
-// starved machine). The held copy will be acked or handed back; sending this
-// one too would only spend a token on a 409, so the duplicate's credit is
-// released and the caller drops it.
-func (e *Engine) heldCopy(msg jetstream.Msg) (storedSeq, bool) {
+// redundantCopy reads where msg is stored (zero if its metadata is
+// unreadable) and reports whether it is a copy the pod must not act on: a
+// redelivery of a message it still holds (its ack deadline passed while it
+// waited, e.g. keep-alive ran late on a starved machine; the held copy will
+// be acked or handed back), or of one it finished moments ago (the copy
+// crossed the ack, see finishedSeqs; it is acked again). Sending it would
+// only spend a token on a 409.
+func (e *Engine) redundantCopy(msg jetstream.Msg) (storedSeq, bool) {
 	m, err := msg.Metadata()
 	if err != nil {
 		return storedSeq{}, false
@@ -226,18 +216,24 @@ func (e *Engine) heldCopy(msg jetstream.Msg) (storedSeq, bool) {
 	}
 	if _, held := e.heldSeq.Load(seq); held {
 		e.metrics.redelivered.Inc()
-		e.release(1)
 		return seq, true
 	}
 	if e.finished.has(seq, time.Now()) {
-		// Finished moments ago: this copy crossed the ack. Ack it again
-		// and drop it.
 		_ = msg.Ack()
 		e.metrics.redelivered.Inc()
-		e.release(1)
 		return seq, true
 	}
 	return seq, false
+}
+
+// heldCopy is redundantCopy for a pulled intent: a redundant copy's credit
+// is released, and the caller drops it.
+func (e *Engine) heldCopy(msg jetstream.Msg) (storedSeq, bool) {
+	seq, dup := e.redundantCopy(msg)
+	if dup {
+		e.release(1)
+	}
+	return seq, dup
 }
 
 // subjectKeyOf splits a stored subject line.q.<p>.<channel>.<bot>.<endpoint>

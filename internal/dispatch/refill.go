@@ -117,20 +117,9 @@ func (e *Engine) refill(ctx context.Context, r refillRequest) refillReport {
 // dead-lettered; a message that cannot be read at all is dead-lettered
 // whole.
 func (e *Engine) unbatch(ctx context.Context, p int, msg jetstream.Msg, credits int, rep *refillReport) int {
-	var seq storedSeq
-	if md, err := msg.Metadata(); err == nil {
-		seq = storedSeq{stream: md.Stream, seq: md.Sequence.Stream}
-		if md.NumDelivered > 1 {
-			if _, held := e.heldSeq.Load(seq); held {
-				e.metrics.redelivered.Inc() // see heldCopy
-				return credits
-			}
-			if e.finished.has(seq, time.Now()) {
-				_ = msg.Ack() // it crossed the ack, see finishedSeqs
-				e.metrics.redelivered.Inc()
-				return credits
-			}
-		}
+	seq, dup := e.redundantCopy(msg)
+	if dup {
+		return credits
 	}
 	recs, err := backlog.Decode(msg.Data(), msg.Headers())
 	if err != nil {

@@ -68,8 +68,9 @@ func (sp *spiller) run(ctx context.Context) {
 	var (
 		pending    []pendingSpill // oldest first
 		inPipeline int
-		open       = map[laneKey]*openSpill{}
-		order      []laneKey // keys of open, in the order their batch began
+		// open are the batches being filled, one per key: the backlog's
+		// order is per key, so the order among keys does not matter.
+		open = map[laneKey]*openSpill{}
 	)
 	flush := func(k laneKey) {
 		b := open[k]
@@ -80,12 +81,9 @@ func (sp *spiller) run(ctx context.Context) {
 		}
 	}
 	flushAll := func() {
-		for _, k := range order {
-			if open[k] != nil {
-				flush(k)
-			}
+		for k := range open {
+			flush(k)
 		}
-		order = order[:0]
 	}
 	settleOldest := func() {
 		p := pending[0]
@@ -121,7 +119,6 @@ func (sp *spiller) run(ctx context.Context) {
 		if b == nil {
 			b = &openSpill{}
 			open[j.key] = b
-			order = append(order, j.key)
 		}
 		b.jobs = append(b.jobs, j)
 		b.size += size

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/linedispatch/linedispatch/internal/dispatch"
@@ -49,13 +50,9 @@ func (h *Harness) watchPassThrough(ctx context.Context, p int) func() (time.Dura
 			}
 		}
 	}()
-	var once *result
-	return func() (time.Duration, bool) {
-		if once == nil {
-			cancel()
-			r := <-done
-			once = &r
-		}
-		return once.d, once.ok
-	}
+	return sync.OnceValues(func() (time.Duration, bool) {
+		cancel()
+		r := <-done
+		return r.d, r.ok
+	})
 }
