@@ -65,6 +65,16 @@ type Config struct {
 	Limits limiter.Table `yaml:"-"`
 	// Limiter tunes every lane's limiter.
 	Limiter limiter.Config `yaml:"limiter"`
+	// LookaheadDepth is how many undelivered intents make a partition deep:
+	// its owner then also reads the intents of keys that do not spill
+	// straight from the stream, ahead of the consumer, so that a quiet bot
+	// does not wait while a hot bot's backlog passes through. -1 turns the
+	// lookahead off. Default DefaultLookaheadDepth.
+	LookaheadDepth int `yaml:"lookaheadDepth"`
+	// LookaheadInterval is how often a deep partition is looked ahead: the
+	// most a quiet bot's intent waits behind a deep partition, plus a
+	// request. Default DefaultLookaheadInterval.
+	LookaheadInterval time.Duration `yaml:"lookaheadInterval"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -102,6 +112,12 @@ func (c Config) WithDefaults() Config {
 	if c.Limits == nil {
 		c.Limits = limiter.DefaultTable()
 	}
+	if c.LookaheadDepth == 0 {
+		c.LookaheadDepth = DefaultLookaheadDepth
+	}
+	if c.LookaheadInterval == 0 {
+		c.LookaheadInterval = DefaultLookaheadInterval
+	}
 	return c
 }
 
@@ -129,6 +145,12 @@ func (c Config) Validate() error {
 	}
 	if c.FailureStreak < 1 {
 		errs = append(errs, fmt.Errorf("dispatch.failureStreak: must be positive, got %d", c.FailureStreak))
+	}
+	if c.LookaheadDepth < -1 {
+		errs = append(errs, fmt.Errorf("dispatch.lookaheadDepth: must be positive, or -1 (off), got %d", c.LookaheadDepth))
+	}
+	if c.LookaheadInterval < time.Millisecond {
+		errs = append(errs, fmt.Errorf("dispatch.lookaheadInterval: must be at least 1ms, got %s", c.LookaheadInterval))
 	}
 	if err := c.Retry.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("dispatch.retry: %w", err))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -46,13 +47,17 @@ type Engine struct {
 	// finished remembers the messages the pod finished lately, to
 	// recognise a redelivery that crossed the ack (finishedSeqs).
 	finished *finishedSeqs
-	sched    *scheduler
-	replicas int
-	lanes    *laneStore
-	handover handovers
-	own      Ownership
-	settle   time.Duration
-	rescan   chan struct{}
+	// ahead is each partition's lookahead state; lookedAhead is set once
+	// the pod has looked ahead in any (lookahead.go).
+	ahead       []partitionAhead
+	lookedAhead atomic.Bool
+	sched       *scheduler
+	replicas    int
+	lanes       *laneStore
+	handover    handovers
+	own         Ownership
+	settle      time.Duration
+	rescan      chan struct{}
 }
 
 // Deps are the engine's collaborators.
@@ -100,6 +105,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		e.credits <- struct{}{}
 	}
 	e.finished = newFinishedSeqs(min(cfg.AckWait, finishedMemory))
+	e.ahead = make([]partitionAhead, d.Partitions)
 	e.sched = newScheduler(e)
 	e.replicas = d.Replicas
 	e.own, e.settle = d.Ownership, d.OwnershipSettle

@@ -19,6 +19,8 @@ type Metrics struct {
 	stale        *prometheus.CounterVec
 	// redelivered counts redeliveries of messages the pod still held.
 	redelivered prometheus.Counter
+	// lookahead counts intents read ahead of their partition's consumer.
+	lookahead prometheus.Counter
 }
 
 // NewMetrics builds the collectors and registers them with reg (nil: none).
@@ -62,8 +64,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "linedispatch_redeliveries_ignored_total",
 		Help: "Messages JetStream delivered again while the pod still held them, or just after it finished them (their ack deadline passed, e.g. keep-alive ran late): ignored; the held copy is acked or handed back, a finished one is acked again.",
 	})
+	m.lookahead = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "linedispatch_lookahead_total",
+		Help: "Intents read from LINE_INTENTS ahead of their partition's consumer, because the partition was deep (a hot key's backlog passing through) and their key did not spill.",
+	})
 	if reg != nil {
-		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills, m.spillBatches, m.stale, m.redelivered)
+		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills, m.spillBatches, m.stale, m.redelivered, m.lookahead)
 	}
 	return m
 }

@@ -90,11 +90,18 @@ func (e *Engine) fetch(ctx context.Context, p int, c jetstream.Consumer, n int) 
 	got := 0
 	batch, err := c.Fetch(n, jetstream.FetchPriorityGroup(PriorityGroup), jetstream.FetchMaxWait(fetchWait))
 	if err == nil {
+		var last jetstream.Msg
 		for msg := range batch.Messages() {
 			got++
+			last = msg
 			e.accept(ctx, p, msg)
 		}
 		err = batch.Error()
+		if last != nil {
+			if md, merr := last.Metadata(); merr == nil {
+				e.noteDepth(ctx, p, md.NumPending)
+			}
+		}
 	}
 	e.release(n - got)
 	return got, err
@@ -102,8 +109,11 @@ func (e *Engine) fetch(ctx context.Context, p int, c jetstream.Consumer, n int) 
 
 // accept validates one pulled intent and queues it, or dead-letters it.
 // The queue is never trusted: whatever a producer wrote, the pod records an
-// outcome and moves on.
+// outcome and moves on. It runs under p's order lock, like the lookahead.
 func (e *Engine) accept(ctx context.Context, p int, msg jetstream.Msg) {
+	a := &e.ahead[p]
+	a.order.Lock()
+	defer a.order.Unlock()
 	seq, dup := e.heldCopy(msg)
 	if dup {
 		return
@@ -204,18 +214,21 @@ type storedSeq struct {
 // waited, e.g. keep-alive ran late on a starved machine; the held copy will
 // be acked or handed back), or of one it finished moments ago (the copy
 // crossed the ack, see finishedSeqs; it is acked again). Sending it would
-// only spend a token on a 409.
+// only spend a token on a 409. Once the pod has looked ahead (lookahead.go)
+// a first delivery can be such a copy too.
 func (e *Engine) redundantCopy(msg jetstream.Msg) (storedSeq, bool) {
 	m, err := msg.Metadata()
 	if err != nil {
 		return storedSeq{}, false
 	}
 	seq := storedSeq{stream: m.Stream, seq: m.Sequence.Stream}
-	if m.NumDelivered < 2 {
+	if m.NumDelivered < 2 && !e.lookedAhead.Load() {
 		return seq, false
 	}
 	if _, held := e.heldSeq.Load(seq); held {
-		e.metrics.redelivered.Inc()
+		if m.NumDelivered > 1 {
+			e.metrics.redelivered.Inc()
+		}
 		return seq, true
 	}
 	if e.finished.has(seq, time.Now()) {

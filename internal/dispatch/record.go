@@ -62,8 +62,11 @@ func (e *Engine) recordDead(ctx context.Context, j *job, reason string, cause er
 // how often JetStream has delivered its message.
 func deliveryOf(d delivery) (string, uint64) {
 	msg, from := d, "intents"
-	if m, ok := d.(*batchMember); ok {
+	switch m := d.(type) {
+	case *batchMember:
 		msg, from = m.b.msg, "backlog"
+	case *aheadMsg:
+		return "lookahead", 0
 	}
 	if jm, ok := msg.(jetstream.Msg); ok {
 		if md, err := jm.Metadata(); err == nil {
