@@ -75,6 +75,11 @@ type Config struct {
 	// most a quiet bot's intent waits behind a deep partition, plus a
 	// request. Default DefaultLookaheadInterval.
 	LookaheadInterval time.Duration `yaml:"lookaheadInterval"`
+	// ConsumerStorage is where the partition consumers keep their state:
+	// "memory" or "file" (see consumer.go for why memory is safe on a work
+	// queue). An existing consumer keeps the storage it was created with.
+	// Default ConsumerStorageMemory.
+	ConsumerStorage string `yaml:"consumerStorage"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -118,6 +123,9 @@ func (c Config) WithDefaults() Config {
 	if c.LookaheadInterval == 0 {
 		c.LookaheadInterval = DefaultLookaheadInterval
 	}
+	if c.ConsumerStorage == "" {
+		c.ConsumerStorage = ConsumerStorageMemory
+	}
 	return c
 }
 
@@ -151,6 +159,9 @@ func (c Config) Validate() error {
 	}
 	if c.LookaheadInterval < time.Millisecond {
 		errs = append(errs, fmt.Errorf("dispatch.lookaheadInterval: must be at least 1ms, got %s", c.LookaheadInterval))
+	}
+	if c.ConsumerStorage != ConsumerStorageMemory && c.ConsumerStorage != ConsumerStorageFile {
+		errs = append(errs, fmt.Errorf("dispatch.consumerStorage: must be %q or %q, got %q", ConsumerStorageMemory, ConsumerStorageFile, c.ConsumerStorage))
 	}
 	if err := c.Retry.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("dispatch.retry: %w", err))

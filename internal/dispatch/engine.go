@@ -47,17 +47,19 @@ type Engine struct {
 	// finished remembers the messages the pod finished lately, to
 	// recognise a redelivery that crossed the ack (finishedSeqs).
 	finished *finishedSeqs
-	// ahead is each partition's lookahead state; lookedAhead is set once
-	// the pod has looked ahead in any (lookahead.go).
-	ahead       []partitionAhead
-	lookedAhead atomic.Bool
-	sched       *scheduler
-	replicas    int
-	lanes       *laneStore
-	handover    handovers
-	own         Ownership
-	settle      time.Duration
-	rescan      chan struct{}
+	// ahead is each partition's lookahead state (lookahead.go).
+	ahead []partitionAhead
+	// checkFirstDeliveries is set once a first delivery may be a copy of a
+	// message the pod holds or just finished: it looked ahead, or a
+	// partition consumer was created again (redundantCopy).
+	checkFirstDeliveries atomic.Bool
+	sched                *scheduler
+	replicas             int
+	lanes                *laneStore
+	handover             handovers
+	own                  Ownership
+	settle               time.Duration
+	rescan               chan struct{}
 }
 
 // Deps are the engine's collaborators.

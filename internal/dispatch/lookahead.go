@@ -37,7 +37,8 @@ import (
 // Defaults of the lookahead (Config.LookaheadDepth, LookaheadInterval).
 const (
 	// DefaultLookaheadDepth: below ~2,000 undelivered intents the consumer
-	// reaches a new intent within a few tens of milliseconds anyway.
+	// reaches a new intent within a few tens of milliseconds anyway. A deep
+	// partition is read ahead only while one of its keys spills.
 	DefaultLookaheadDepth    = 2000
 	DefaultLookaheadInterval = 20 * time.Millisecond
 )
@@ -60,6 +61,8 @@ type partitionAhead struct {
 	depth atomic.Int64
 	// running is set while a lookahead goroutine serves the partition.
 	running atomic.Bool
+	// spilling counts the partition's lanes that spill (the scheduler's).
+	spilling atomic.Int32
 }
 
 // noteDepth records p's depth after a pull and starts a lookahead when p is
@@ -70,7 +73,7 @@ func (e *Engine) noteDepth(ctx context.Context, p int, depth uint64) {
 	if e.cfg.LookaheadDepth < 0 || int(depth) < e.cfg.LookaheadDepth || !a.running.CompareAndSwap(false, true) {
 		return
 	}
-	e.lookedAhead.Store(true)
+	e.checkFirstDeliveries.Store(true)
 	go func() {
 		defer a.running.Store(false)
 		e.lookahead(ctx, p)
@@ -98,6 +101,14 @@ func (e *Engine) lookahead(ctx context.Context, p int) {
 		if e.ahead[p].depth.Load() < int64(e.cfg.LookaheadDepth) {
 			e.log.Debug().Int("partition", p).Msg("lookahead stopped")
 			return
+		}
+		if e.ahead[p].spilling.Load() <= 0 {
+			// Deep, but with no hot key passing through: every key's intents
+			// reach the pod at the consumer's pace, and reading them ahead
+			// as well would only double the work (measured in scale3, where
+			// every partition is deep at the start: thousands of requests
+			// answered 409 on a starved machine).
+			continue
 		}
 		if err := e.lookaheadRound(ctx, p, s, cursors); err != nil && ctx.Err() == nil {
 			e.log.Debug().Err(err).Int("partition", p).Msg("lookahead round failed")

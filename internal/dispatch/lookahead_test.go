@@ -69,7 +69,7 @@ func setupAhead(t *testing.T, hot, quiet int) *aheadBundle {
 // round runs one lookahead round and returns the jobs it queued.
 func (b *aheadBundle) round(t *testing.T, cursors map[string]uint64) []*job {
 	t.Helper()
-	b.e.lookedAhead.Store(true)
+	b.e.checkFirstDeliveries.Store(true)
 	errc := make(chan error, 1)
 	go func() { errc <- b.e.lookaheadRound(b.ctx, 0, b.s, cursors) }()
 	var jobs []*job
@@ -193,11 +193,13 @@ func TestLookaheadLeavesSpillingKeysAndInvalidIntents(t *testing.T) {
 }
 
 // TestNoteDepthStartsOneLookaheadForADeepPartition: the lookahead starts
-// when a pull finds the partition deep, once, and stops when it is shallow.
+// when a pull finds the partition deep, once, reads ahead while a key of the
+// partition spills, and stops when the partition is shallow.
 func TestNoteDepthStartsOneLookaheadForADeepPartition(t *testing.T) {
 	t.Parallel()
 	b := setupAhead(t, 0, 2)
 	b.e.cfg.LookaheadDepth = 10
+	b.e.ahead[0].spilling.Store(1) // the hot key (not in the stream here)
 	ctx, cancel := context.WithCancel(b.ctx)
 	defer cancel()
 	b.e.noteDepth(ctx, 0, 5)

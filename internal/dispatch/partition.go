@@ -60,7 +60,7 @@ func (ps *partitions) list() []int {
 // p is fenced until it records its release (fence.go).
 func (ps *partitions) gain(ctx context.Context, p int, alone bool, owner string) error {
 	e := ps.e
-	c, err := e.js.CreateOrUpdateConsumer(ctx, queue.IntentsStream, e.consumerConfig(p))
+	c, err := e.partitionConsumer(ctx, p)
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,7 @@ func (e *Engine) consumerConfig(p int) jetstream.ConsumerConfig {
 		PriorityPolicy: jetstream.PriorityPolicyPinned,
 		PriorityGroups: []string{PriorityGroup},
 		PinnedTTL:      e.cfg.AckWait,
+		MemoryStorage:  e.cfg.ConsumerStorage == ConsumerStorageMemory,
 	}
 }
 
@@ -70,6 +71,10 @@ func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
 		if err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			failures++
 			e.log.Warn().Err(err).Int("partition", p).Msg("pull failed")
+			if nc := e.recreateIfGone(ctx, p, c); nc != nil {
+				c = nc
+				continue
+			}
 			select {
 			case <-ctx.Done():
 			case <-time.After(min(time.Duration(failures)*250*time.Millisecond, 5*time.Second)):
@@ -215,14 +220,15 @@ type storedSeq struct {
 // be acked or handed back), or of one it finished moments ago (the copy
 // crossed the ack, see finishedSeqs; it is acked again). Sending it would
 // only spend a token on a 409. Once the pod has looked ahead (lookahead.go)
-// a first delivery can be such a copy too.
+// or a partition consumer was created again (consumer.go), a first delivery
+// can be such a copy too.
 func (e *Engine) redundantCopy(msg jetstream.Msg) (storedSeq, bool) {
 	m, err := msg.Metadata()
 	if err != nil {
 		return storedSeq{}, false
 	}
 	seq := storedSeq{stream: m.Stream, seq: m.Sequence.Stream}
-	if m.NumDelivered < 2 && !e.lookedAhead.Load() {
+	if m.NumDelivered < 2 && !e.checkFirstDeliveries.Load() {
 		return seq, false
 	}
 	if _, held := e.heldSeq.Load(seq); held {

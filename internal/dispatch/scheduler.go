@@ -168,10 +168,15 @@ func (s *scheduler) setSpilling(l *lane, on bool) {
 		return
 	}
 	l.spilling = on
+	d := int32(-1)
 	if on {
+		d = 1
 		s.e.spillingKeys.Store(l.key, struct{}{})
 	} else {
 		s.e.spillingKeys.Delete(l.key)
+	}
+	if l.partition < len(s.e.ahead) {
+		s.e.ahead[l.partition].spilling.Add(d)
 	}
 }
 
