@@ -110,6 +110,20 @@ func (b *batchBundle) stored(t *testing.T) uint64 {
 	return info.State.Msgs
 }
 
+// last returns the newest message stream holds on subject.
+func (b *batchBundle) last(t *testing.T, stream, subject string) *jetstream.RawStreamMsg {
+	t.Helper()
+	s, err := b.e.js.Stream(b.ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := s.GetLastMsgForSubject(b.ctx, subject)
+	if err != nil {
+		t.Fatalf("nothing in %s on %s: %v", stream, subject, err)
+	}
+	return msg
+}
+
 // waitAcked polls until LINE_BACKLOG is empty: the batch was acked after
 // what happened.
 func (b *batchBundle) waitAcked(t *testing.T, after string) {
@@ -205,14 +219,7 @@ func TestInvalidMemberIsDeadLetteredAndTheRestRefilled(t *testing.T) {
 	if len(jobs) != 2 {
 		t.Fatalf("%d jobs, want the 2 valid ones", len(jobs))
 	}
-	dead, err := bad.e.js.Stream(bad.ctx, queue.OutcomesStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := dead.GetLastMsgForSubject(bad.ctx, "line.outcomes.>")
-	if err != nil {
-		t.Fatalf("no outcome for the invalid member: %v", err)
-	}
+	msg := bad.last(t, queue.OutcomesStream, "line.outcomes.>")
 	if id := msg.Header.Get(jetstream.MsgIDHeader); id != "invalid-4242" {
 		t.Errorf("invalid member's outcome ID %q, want invalid-4242 (its LINE_INTENTS sequence)", id)
 	}
@@ -250,14 +257,7 @@ func TestUnreadableBatchIsDeadLettered(t *testing.T) {
 	if len(jobs) != 0 {
 		t.Fatalf("%d jobs from an unreadable batch", len(jobs))
 	}
-	dead, err := b.e.js.Stream(b.ctx, queue.DeadStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := dead.GetLastMsgForSubject(b.ctx, "line.dead.>")
-	if err != nil {
-		t.Fatalf("no dead letter for the unreadable batch: %v", err)
-	}
+	msg := b.last(t, queue.DeadStream, "line.dead.>")
 	if got := msg.Header.Get(outcome.HeaderReason); got != outcome.ReasonInvalidIntent {
 		t.Errorf("reason %q, want %q", got, outcome.ReasonInvalidIntent)
 	}

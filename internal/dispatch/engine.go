@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/linedispatch/linedispatch/internal/queue"
 	"github.com/linedispatch/linedispatch/internal/sender"
 	"github.com/linedispatch/linedispatch/internal/unit"
 )
@@ -54,12 +55,15 @@ type Engine struct {
 	// partition consumer was created again (redundantCopy).
 	checkFirstDeliveries atomic.Bool
 	sched                *scheduler
-	replicas             int
-	lanes                *laneStore
-	handover             handovers
-	own                  Ownership
-	settle               time.Duration
-	rescan               chan struct{}
+	// intents is the LINE_INTENTS handle once looked up (intentsStream).
+	intentsMu sync.Mutex
+	intents   jetstream.Stream
+	replicas  int
+	lanes     *laneStore
+	handover  handovers
+	own       Ownership
+	settle    time.Duration
+	rescan    chan struct{}
 }
 
 // Deps are the engine's collaborators.
@@ -237,6 +241,24 @@ func (e *Engine) Run(parent context.Context) error {
 	}
 	e.log.Info().Int("handedBack", handedBack).Msg("dispatcher stopped")
 	return startErr
+}
+
+// intentsStream returns a handle on LINE_INTENTS, looked up once: its calls
+// (unpin, direct reads, deletes) go by the stream's name, not by the info
+// the lookup cached, and a pod gains and releases up to every partition at
+// once.
+func (e *Engine) intentsStream(ctx context.Context) (jetstream.Stream, error) {
+	e.intentsMu.Lock()
+	defer e.intentsMu.Unlock()
+	if e.intents != nil {
+		return e.intents, nil
+	}
+	s, err := e.js.Stream(ctx, queue.IntentsStream)
+	if err != nil {
+		return nil, err
+	}
+	e.intents = s
+	return s, nil
 }
 
 // takeOver learns when partition p's previous owner stopped sending.

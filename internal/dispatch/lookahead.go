@@ -3,7 +3,6 @@ package dispatch
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,7 +12,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linedispatch/linedispatch/intent"
-	"github.com/linedispatch/linedispatch/internal/deadletter"
 	"github.com/linedispatch/linedispatch/internal/queue"
 )
 
@@ -83,7 +81,7 @@ func (e *Engine) noteDepth(ctx context.Context, p int, depth uint64) {
 // lookahead reads partition p's quiet keys ahead of its consumer, every
 // LookaheadInterval, until p is shallow again or ctx (p's ownership) ends.
 func (e *Engine) lookahead(ctx context.Context, p int) {
-	s, err := e.js.Stream(ctx, queue.IntentsStream)
+	s, err := e.intentsStream(ctx)
 	if err != nil {
 		e.log.Warn().Err(err).Int("partition", p).Msg("lookahead: stream not readable")
 		return
@@ -176,7 +174,7 @@ func (e *Engine) takeAhead(ctx context.Context, p int, s jetstream.Stream, raw *
 	a := &e.ahead[p]
 	a.order.Lock()
 	defer a.order.Unlock()
-	if _, held := e.heldSeq.Load(seq); held || e.finished.has(seq, time.Now()) {
+	if held, finished := e.heldOrFinished(seq); held || finished {
 		return true
 	}
 	select {
@@ -186,8 +184,7 @@ func (e *Engine) takeAhead(ctx context.Context, p int, s jetstream.Stream, raw *
 	}
 	e.metrics.held.Inc()
 	d := &aheadMsg{stream: s, raw: raw}
-	redrives, _ := strconv.Atoi(raw.Header.Get(deadletter.HeaderRedrive))
-	j, err := newJob(d, redrives)
+	j, err := newJob(d, redrivesOf(raw.Header))
 	if err != nil {
 		// Left for the consumer, which dead-letters it in its turn.
 		e.release(1)

@@ -66,31 +66,19 @@ func setupAhead(t *testing.T, hot, quiet int) *aheadBundle {
 	return b
 }
 
-// round runs one lookahead round and returns the jobs it queued.
+// round runs one lookahead round and returns the jobs it queued. The
+// scheduler's input holds fetchBatch (256) jobs: more than these tests queue.
 func (b *aheadBundle) round(t *testing.T, cursors map[string]uint64) []*job {
 	t.Helper()
 	b.e.checkFirstDeliveries.Store(true)
-	errc := make(chan error, 1)
-	go func() { errc <- b.e.lookaheadRound(b.ctx, 0, b.s, cursors) }()
-	var jobs []*job
-	for {
-		select {
-		case j := <-b.e.sched.in:
-			jobs = append(jobs, j)
-		case err := <-errc:
-			if err != nil {
-				t.Fatal(err)
-			}
-			for {
-				select {
-				case j := <-b.e.sched.in:
-					jobs = append(jobs, j)
-				default:
-					return jobs
-				}
-			}
-		}
+	if err := b.e.lookaheadRound(b.ctx, 0, b.s, cursors); err != nil {
+		t.Fatal(err)
 	}
+	var jobs []*job
+	for len(b.e.sched.in) > 0 {
+		jobs = append(jobs, <-b.e.sched.in)
+	}
+	return jobs
 }
 
 // stored reports whether LINE_INTENTS still holds sequence seq.

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/linedispatch/linedispatch/internal/ownership"
-	"github.com/linedispatch/linedispatch/internal/queue"
 )
 
 // Ownership tells the engine which partitions it owns
@@ -82,7 +81,7 @@ func (ps *partitions) gain(ctx context.Context, p int, alone bool, owner string)
 	// A dead owner's pin would hold the partition for PinnedTTL; a live one
 	// re-pins itself at its next pull until it sees the change, and the
 	// server still serves one puller at a time.
-	if s, err := e.js.Stream(ctx, queue.IntentsStream); err == nil {
+	if s, err := e.intentsStream(ctx); err == nil {
 		_ = s.UnpinConsumer(ctx, ConsumerName(p), PriorityGroup)
 	}
 	e.sched.gain(p)
@@ -147,7 +146,7 @@ func (ps *partitions) follow(ctx context.Context, o Ownership) {
 // request in flight: record it for the next owner and let go of the pin.
 func (e *Engine) released(ctx context.Context, p int) {
 	e.recordRelease(ctx, []int{p})
-	if s, err := e.js.Stream(ctx, queue.IntentsStream); err == nil {
+	if s, err := e.intentsStream(ctx); err == nil {
 		if err := s.UnpinConsumer(ctx, ConsumerName(p), PriorityGroup); err != nil {
 			e.log.Debug().Err(err).Int("partition", p).Msg("unpin after hand-over")
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linedispatch/linedispatch/intent"
@@ -141,11 +142,7 @@ func (e *Engine) accept(ctx context.Context, p int, msg jetstream.Msg) {
 
 // decodeJob turns a message (stored at seq, see heldCopy) into a held job.
 func (e *Engine) decodeJob(p int, msg jetstream.Msg, seq storedSeq) (*job, error) {
-	redrives := 0
-	if h := msg.Headers(); h != nil {
-		redrives, _ = strconv.Atoi(h.Get(deadletter.HeaderRedrive))
-	}
-	j, err := newJob(msg, redrives)
+	j, err := newJob(msg, redrivesOf(msg.Headers()))
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +186,7 @@ func (e *Engine) passThrough(p int, msg jetstream.Msg, seq storedSeq) *job {
 	}
 	j := &job{msg: msg, raw: true, spillID: id,
 		in: &intent.Intent{ID: id, Channel: ch, Bot: bot, Endpoint: k.endpoint}}
-	j.redrives, _ = strconv.Atoi(h.Get(deadletter.HeaderRedrive))
+	j.redrives = redrivesOf(h)
 	e.hold(j, p, seq, time.Now())
 	return j
 }
@@ -231,18 +228,35 @@ func (e *Engine) redundantCopy(msg jetstream.Msg) (storedSeq, bool) {
 	if m.NumDelivered < 2 && !e.checkFirstDeliveries.Load() {
 		return seq, false
 	}
-	if _, held := e.heldSeq.Load(seq); held {
+	held, finished := e.heldOrFinished(seq)
+	if held {
 		if m.NumDelivered > 1 {
 			e.metrics.redelivered.Inc()
 		}
 		return seq, true
 	}
-	if e.finished.has(seq, time.Now()) {
+	if finished {
 		_ = msg.Ack()
 		e.metrics.redelivered.Inc()
 		return seq, true
 	}
 	return seq, false
+}
+
+// heldOrFinished reports whether the pod holds the message stored at seq,
+// or finished it moments ago (finishedSeqs).
+func (e *Engine) heldOrFinished(seq storedSeq) (held, finished bool) {
+	if _, held = e.heldSeq.Load(seq); held {
+		return true, false
+	}
+	return false, e.finished.has(seq, time.Now())
+}
+
+// redrivesOf reads how often an operator redrove an intent from its
+// message's headers (0 when none).
+func redrivesOf(h nats.Header) int {
+	n, _ := strconv.Atoi(h.Get(deadletter.HeaderRedrive))
+	return n
 }
 
 // heldCopy is redundantCopy for a pulled intent: a redundant copy's credit
