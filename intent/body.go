@@ -58,8 +58,9 @@ func readBody(body []byte) bodyFields {
 	return f
 }
 
-// validateBody checks body as the request body of endpoint.
-func validateBody(ps *problems, endpoint Endpoint, body json.RawMessage) {
+// validateBody checks body as the request body of endpoint. parsed says the
+// body is known to be valid UTF-8 JSON (see Intent.bodyIsParsed).
+func validateBody(ps *problems, endpoint Endpoint, body json.RawMessage, parsed bool) {
 	if len(body) == 0 {
 		ps.invalid("body", "required: the LINE request body, a JSON object")
 		return
@@ -68,7 +69,7 @@ func validateBody(ps *problems, endpoint Endpoint, body json.RawMessage) {
 		ps.invalid("body", fmt.Sprintf("is %d bytes; LINE accepts at most %d", len(body), MaxBodySize))
 		return
 	}
-	if !isObject(body) || !json.Valid(body) || !utf8.Valid(body) {
+	if !isObject(body) || !parsed && (!json.Valid(body) || !utf8.Valid(body)) {
 		ps.add("body", ReasonInvalidJSON, "must be a JSON object")
 		return
 	}

@@ -151,6 +151,7 @@ func (in *Intent) setField(ps *problems, key string, raw []byte) {
 		in.Endpoint = Endpoint(s)
 	case "body":
 		in.Body = append(json.RawMessage(nil), raw...)
+		in.parsedBody = in.Body
 	case "retryKey":
 		decodeString(ps, key, raw, &in.RetryKey, "a string")
 	case "unit":
@@ -160,7 +161,7 @@ func (in *Intent) setField(ps *problems, key string, raw []byte) {
 	case "notAfter":
 		decodeTime(ps, key, raw, &in.NotAfter)
 	case "labels":
-		decodeInto(ps, key, raw, &in.Labels, "an object of string values")
+		decodeLabels(ps, key, raw, &in.Labels)
 	}
 }
 
@@ -202,9 +203,25 @@ func syntaxError(data []byte) error {
 	return jsonError("", "trailing data after the intent object")
 }
 
-func decodeInto(ps *problems, field string, raw []byte, dst any, want string) {
-	if err := json.Unmarshal(raw, dst); err != nil {
-		ps.invalid(field, "must be "+want)
+// decodeLabels reads an object of string values without reflection, as
+// json.Unmarshal into a map[string]string would: a later duplicate wins, and
+// a null value or one of another type (reported) is stored as "".
+func decodeLabels(ps *problems, field string, raw []byte, dst *map[string]string) {
+	if !isObject(raw) {
+		ps.invalid(field, "must be an object of string values")
+		return
+	}
+	m := make(map[string]string)
+	bad := false
+	members(raw, func(name, value []byte) bool {
+		v, ok := str(value)
+		bad = bad || !ok && !isNull(value)
+		m[string(name)] = v
+		return true
+	})
+	*dst = m
+	if bad {
+		ps.invalid(field, "must be an object of string values")
 	}
 }
 

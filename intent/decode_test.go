@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +212,60 @@ func TestParseFillValidate(t *testing.T) {
 				t.Errorf("problems at %v, want %v:\n\t%s", got, tc.fields, fields(ve))
 			}
 		})
+	}
+}
+
+// labelsCases seed TestDecodeLabelsLikeJSON and FuzzDecodeLabels.
+var labelsCases = []string{
+	`{}`, `{"a":"b"}`, `{"a":"b","c":"d"}`, `{"a":null}`, `{"a":"x","a":"y"}`,
+	`{"a\u0062":"\u00e9\n"}`, `{"a":1}`, `{"a":"x","b":true,"c":"z"}`, `{"a":{"b":"c"}}`,
+	`["a"]`, `"a"`, `1`, ` { "a" : "b" } `, `{"":""}`, `{"a":"\ud800"}`,
+}
+
+func TestDecodeLabelsLikeJSON(t *testing.T) {
+	t.Parallel()
+	for _, raw := range labelsCases {
+		checkLabelsLikeJSON(t, []byte(raw))
+	}
+}
+
+// checkLabelsLikeJSON compares decodeLabels with json.Unmarshal on raw, a
+// valid JSON value other than null (Parse treats null as absent).
+func checkLabelsLikeJSON(t *testing.T, raw []byte) {
+	t.Helper()
+	var want map[string]string
+	jerr := json.Unmarshal(raw, &want)
+	var got map[string]string
+	var ps problems
+	decodeLabels(&ps, "labels", raw, &got)
+	if (jerr != nil) != (len(ps.list) > 0) {
+		t.Fatalf("%s: encoding/json error %v, decodeLabels problems %v", raw, jerr, ps.list)
+	}
+	if jerr == nil && !maps.Equal(got, want) || jerr != nil && want != nil && !maps.Equal(got, want) {
+		t.Fatalf("%s: decodeLabels %q, encoding/json %q", raw, got, want)
+	}
+}
+
+// A body Parse read is not scanned for validity again, but one replaced
+// after Parse is, even when it has the same length.
+func TestValidateChecksReplacedBody(t *testing.T) {
+	t.Parallel()
+	in, err := Parse([]byte(envelope("")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !in.bodyIsParsed() {
+		t.Fatal("bodyIsParsed = false right after Parse")
+	}
+	broken := bytes.Repeat([]byte{'{'}, len(in.Body))
+	for name, body := range map[string]json.RawMessage{
+		"same length, other bytes": broken,
+		"invalid UTF-8":            json.RawMessage("{\"to\":\"\xff\"}"),
+	} {
+		in.Body = body
+		var ve *ValidationError
+		if err := in.Validate(testNow); !errors.As(err, &ve) || ve.Problems[0].Field != "body" || ve.Problems[0].Code != ReasonInvalidJSON {
+			t.Errorf("%s: Validate = %v, want body %s", name, err, ReasonInvalidJSON)
+		}
 	}
 }

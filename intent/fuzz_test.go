@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzDecode: Decode never panics, and whatever it accepts survives a
@@ -135,4 +136,20 @@ func TestFuzzCorpusClassified(t *testing.T) {
 			t.Errorf("%s: valid = %v, Decode error = %v", path, valid, err)
 		}
 	}
+}
+
+// FuzzDecodeLabels: the labels reader agrees with json.Unmarshal into a
+// map[string]string on every valid JSON value: same map, same verdict.
+func FuzzDecodeLabels(f *testing.F) {
+	for _, s := range labelsCases {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		// Parse refuses invalid UTF-8 and treats null as absent before
+		// labels are read.
+		if !json.Valid(raw) || !utf8.Valid(raw) || isNull(raw) {
+			return
+		}
+		checkLabelsLikeJSON(t, raw)
+	})
 }

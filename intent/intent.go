@@ -94,6 +94,17 @@ type Intent struct {
 	// fields, wrong types), reported again by Validate so that one error
 	// lists everything wrong with the document.
 	parseProblems []Problem
+	// parsedBody is the Body Parse copied out of a document it found to be
+	// valid UTF-8 JSON. While Body is still that copy, Validate and
+	// Recipients need not scan it for validity again.
+	parsedBody json.RawMessage
+}
+
+// bodyIsParsed reports whether Body is still the copy Parse made (same
+// bytes in the same place), and so is known to be valid UTF-8 JSON.
+func (in *Intent) bodyIsParsed() bool {
+	b, p := in.Body, in.parsedBody
+	return len(b) > 0 && len(b) == len(p) && &b[0] == &p[0]
 }
 
 // EffectiveRetryKey returns the X-Line-Retry-Key the dispatcher sends for the

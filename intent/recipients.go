@@ -14,7 +14,7 @@ func (in *Intent) Recipients() int {
 	case Multicast:
 		// Count the elements of "to" without decoding them: this runs for
 		// every outcome the stats projection folds.
-		if !json.Valid(in.Body) {
+		if !in.bodyIsParsed() && !json.Valid(in.Body) {
 			return 0
 		}
 		n := 0

@@ -23,7 +23,7 @@ import (
 func (in *Intent) Validate(now time.Time) error {
 	var ps problems
 	in.validateEnvelope(&ps, now)
-	validateBody(&ps, in.Endpoint, in.Body)
+	validateBody(&ps, in.Endpoint, in.Body, in.bodyIsParsed())
 	if len(in.parseProblems) > 0 {
 		ps.list = mergeProblems(in.parseProblems, ps.list)
 	}

@@ -63,7 +63,7 @@ func setupBatch(t *testing.T, n int, mk func(i int) backlog.Record) *batchBundle
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Engine{js: conn.JS, cfg: Config{AckWait: 30 * time.Second, Pod: "test"}, metrics: NewMetrics(nil), credits: make(chan struct{}, 1000)}
+	e := &Engine{js: conn.JS, cfg: Config{AckWait: 30 * time.Second, Pod: "test"}, metrics: NewMetrics(nil), credits: make(chan struct{}, 1000), held: newHeldSet()}
 	return &batchBundle{ctx: ctx, e: e, c: c, s: s, recs: recs}
 }
 
@@ -172,7 +172,7 @@ func TestBatchWithAHandedBackMemberIsRedeliveredWhole(t *testing.T) {
 	jobs, _ := b.fetch(t, 10)
 	_ = jobs[0].msg.Ack()
 	b.e.handBack(jobs[1])
-	if _, held := b.e.heldSeq.Load(jobs[1].msg.(*batchMember).b.seq); !held {
+	if !b.e.held.holds(jobs[1].msg.(*batchMember).b.seq) {
 		t.Fatal("the batch stopped counting as held before all its members settled")
 	}
 	_ = jobs[2].msg.Ack()

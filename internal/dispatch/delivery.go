@@ -45,7 +45,7 @@ func (e *Engine) newSpillBatch(msg jetstream.Msg, seq storedSeq, n int) *spillBa
 	b.open.Store(int32(n))
 	b.lastProgress.Store(time.Now().UnixNano())
 	if seq.stream != "" {
-		e.heldSeq.Store(seq, b)
+		e.held.hold(seq, b)
 	}
 	return b
 }
@@ -59,7 +59,7 @@ func (b *spillBatch) settle(handBack bool) error {
 		return nil
 	}
 	if b.seq.stream != "" {
-		b.e.heldSeq.CompareAndDelete(b.seq, b)
+		b.e.held.release(b.seq, b)
 	}
 	if b.handedBack.Load() {
 		return b.msg.Nak()

@@ -38,13 +38,10 @@ type Engine struct {
 	metrics    *Metrics
 
 	credits chan struct{} // one per intent the pod may hold
-	held    sync.Map      // *job -> struct{}: everything held, for keep-alive
+	held    *heldSet      // every held job, and which one holds a stored message
 	// spillingKeys holds the laneKeys whose lanes spill (written by the
 	// scheduler, read by pullers to pass their intents through undecoded).
 	spillingKeys sync.Map
-	// heldSeq indexes held jobs by their stored message (storedSeq -> *job),
-	// to recognise a redelivery of one the pod still holds.
-	heldSeq sync.Map
 	// finished remembers the messages the pod finished lately, to
 	// recognise a redelivery that crossed the ack (finishedSeqs).
 	finished *finishedSeqs
@@ -106,6 +103,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		log:        d.Logger.With().Str("pod", cfg.Pod).Logger(),
 		metrics:    m,
 		credits:    make(chan struct{}, cfg.MaxHeld),
+		held:       newHeldSet(),
 	}
 	for i := 0; i < cfg.MaxHeld; i++ {
 		e.credits <- struct{}{}

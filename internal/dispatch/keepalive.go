@@ -18,22 +18,23 @@ func (e *Engine) keepAlive(ctx context.Context) {
 	stale := (2 * e.cfg.AckWait / 5).Nanoseconds()
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var jobs []*job
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
 			n := now.UnixNano()
-			e.held.Range(func(k, _ any) bool {
-				j := k.(*job)
+			jobs = e.held.appendJobs(jobs[:0])
+			for _, j := range jobs {
 				if j.done.Load() || n-j.lastProgress.Load() < stale {
-					return true
+					continue
 				}
 				if err := j.msg.InProgress(); err == nil {
 					j.lastProgress.Store(n)
 				}
-				return true
-			})
+			}
+			clear(jobs) // keep no finished job alive until the next pass
 		}
 	}
 }

@@ -71,7 +71,6 @@ func (e *Engine) noteDepth(ctx context.Context, p int, depth uint64) {
 	if e.cfg.LookaheadDepth < 0 || int(depth) < e.cfg.LookaheadDepth || !a.running.CompareAndSwap(false, true) {
 		return
 	}
-	e.checkFirstDeliveries.Store(true)
 	go func() {
 		defer a.running.Store(false)
 		e.lookahead(ctx, p)
@@ -182,6 +181,10 @@ func (e *Engine) takeAhead(ctx context.Context, p int, s jetstream.Stream, raw *
 	default:
 		return false
 	}
+	// From now on the consumer may deliver for the first time a message the
+	// pod holds or finished; the puller's accept takes the order lock held
+	// here, so it sees this before it can see the copy.
+	e.checkFirstDeliveries.Store(true)
 	e.metrics.held.Inc()
 	d := &aheadMsg{stream: s, raw: raw}
 	j, err := newJob(d, redrivesOf(raw.Header))

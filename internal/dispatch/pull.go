@@ -198,10 +198,7 @@ func (e *Engine) hold(j *job, p int, seq storedSeq, now time.Time) {
 	j.partition, j.received, j.seq = p, now, seq
 	j.lastProgress.Store(now.UnixNano())
 	j.credit.Store(true)
-	e.held.Store(j, struct{}{})
-	if seq.stream != "" {
-		e.heldSeq.Store(seq, j)
-	}
+	e.held.add(j, seq)
 }
 
 // storedSeq names a stored message: a redelivery has the same one.
@@ -246,7 +243,7 @@ func (e *Engine) redundantCopy(msg jetstream.Msg) (storedSeq, bool) {
 // heldOrFinished reports whether the pod holds the message stored at seq,
 // or finished it moments ago (finishedSeqs).
 func (e *Engine) heldOrFinished(seq storedSeq) (held, finished bool) {
-	if _, held = e.heldSeq.Load(seq); held {
+	if e.held.holds(seq) {
 		return true, false
 	}
 	return false, e.finished.has(seq, time.Now())

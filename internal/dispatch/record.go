@@ -120,7 +120,7 @@ func (e *Engine) finish(ctx context.Context, j *job, o *outcome.Outcome) {
 // both with Nats-Msg-Id id, retrying while JetStream is unavailable, until
 // ctx ends.
 func (e *Engine) record(ctx context.Context, msg delivery, o *outcome.Outcome, id string) error {
-	ob, err := json.Marshal(o)
+	ob, err := o.JSON()
 	if err != nil {
 		return fmt.Errorf("encode outcome: %w", err)
 	}
@@ -260,10 +260,7 @@ func (e *Engine) forget(j *job) {
 	if j.done.Swap(true) {
 		return
 	}
-	e.held.Delete(j)
-	if j.seq.stream != "" {
-		e.heldSeq.CompareAndDelete(j.seq, j)
-	}
+	e.held.remove(j, j.seq)
 	e.returnCredit(j)
 }
 

@@ -58,7 +58,7 @@ func TestDuplicateDeliveryWhileHeld(t *testing.T) {
 	t.Parallel()
 	_, next := setupRedelivery(t, "REDELIVERY")
 
-	e := &Engine{metrics: NewMetrics(nil), credits: make(chan struct{}, 4)}
+	e := &Engine{metrics: NewMetrics(nil), credits: make(chan struct{}, 4), held: newHeldSet()}
 	first := next()
 	j := &job{msg: first, in: &intent.Intent{ID: "x"}}
 	seq, dup := e.heldCopy(first)
@@ -89,7 +89,7 @@ func TestRedeliveryAfterFinishIsDropped(t *testing.T) {
 	t.Parallel()
 	s, fetch := setupRedelivery(t, "CROSSED")
 	ctx := context.Background()
-	e := &Engine{metrics: NewMetrics(nil), credits: make(chan struct{}, 4), finished: newFinishedSeqs(time.Minute)}
+	e := &Engine{metrics: NewMetrics(nil), credits: make(chan struct{}, 4), held: newHeldSet(), finished: newFinishedSeqs(time.Minute)}
 
 	first := fetch()
 	seq, _ := e.heldCopy(first)

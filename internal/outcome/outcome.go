@@ -127,7 +127,12 @@ func Token(s string) string {
 }
 
 func join(prefix string, tokens ...string) string {
+	n := len(prefix) + len(tokens)
+	for _, t := range tokens {
+		n += max(len(t), 1)
+	}
 	var b strings.Builder
+	b.Grow(n) // one allocation: Token keeps a token's length ("_" for "")
 	b.WriteString(prefix)
 	for _, t := range tokens {
 		b.WriteByte('.')

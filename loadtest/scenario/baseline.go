@@ -37,14 +37,60 @@ var baselineBot = fmt.Sprintf("U%032x", 0xba5e0000)
 //	    flight as the pods have senders.
 //
 // The combined rate is 1 / (1/a + 1/b + 1/c): the three stages in series.
+// MeasureBaselineAgain adds a second sample once the pods have stopped.
 func (h *Harness) MeasureBaseline(ctx context.Context, n int, concurrency int) error {
 	if h.Pods.Len() > 0 {
 		return errors.New("baseline: measure it before starting pods")
 	}
 	b := &Baseline{Messages: n, HTTPConcurrency: concurrency}
 	h.Report.Baseline = b
-	h.Logf("baseline: %d messages per stage, HTTP concurrency %d", n, concurrency)
+	return h.baselineSample(ctx, b, BaselineBeforePods)
+}
 
+// MeasureBaselineAgain measures the baseline a second time, after the run
+// (Collect stopped the pods), and makes the report's baseline the mean of
+// the two samples. The machine's speed drifts on a shared host; a ratio of
+// a drain to a baseline measured only before it carries all of the drift,
+// one to the mean of a sample on each side carries much less of it. The
+// pods' partition consumers are deleted first: on a work queue the
+// baseline's consumer over every partition may not overlap them.
+func (h *Harness) MeasureBaselineAgain(ctx context.Context) error {
+	b := h.Report.Baseline
+	if b == nil {
+		return nil
+	}
+	for _, p := range h.Pods.All() {
+		if p.Running() {
+			return fmt.Errorf("baseline: pod %s still runs", p.Name)
+		}
+	}
+	s, err := h.JS.Stream(ctx, queue.IntentsStream)
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	names := s.ConsumerNames(ctx)
+	for name := range names.Name() {
+		if err := s.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return fmt.Errorf("baseline: delete consumer %s: %w", name, err)
+		}
+	}
+	if err := names.Err(); err != nil {
+		return fmt.Errorf("baseline: list consumers: %w", err)
+	}
+	if err := h.baselineSample(ctx, b, BaselineAfterPods); err != nil {
+		return err
+	}
+	if c := h.Report.CPU; c != nil && c.MicrosPerOutcome > 0 {
+		c.Efficiency = round4(b.CombinedCPUMicros / c.MicrosPerOutcome)
+	}
+	return nil
+}
+
+// baselineSample measures one sample of b's stages and folds it into b.
+func (h *Harness) baselineSample(ctx context.Context, b *Baseline, when string) error {
+	n := b.Messages
+	h.Logf("baseline (%s): %d messages per stage, HTTP concurrency %d", when, n, b.HTTPConcurrency)
+	smp := BaselineSample{When: when}
 	perMsg := func(d time.Duration) float64 { return round2(float64(d.Microseconds()) / float64(n)) }
 	gen := newGen(h.Channel, "baseline")
 	cpu := h.stageCPU()
@@ -55,28 +101,54 @@ func (h *Harness) MeasureBaseline(ctx context.Context, n int, concurrency int) e
 	if err != nil {
 		return fmt.Errorf("baseline publish: %w", err)
 	}
-	b.PublishPerSec = round2(st.PerSec)
-	b.PublishCPUMicros = perMsg(h.stageCPU() - cpu)
+	smp.PublishPerSec = round2(st.PerSec)
+	smp.PublishCPUMicros = perMsg(h.stageCPU() - cpu)
 
 	cpu = h.stageCPU()
 	rate, err := h.consumeAll(ctx, n)
 	if err != nil {
 		return fmt.Errorf("baseline consume: %w", err)
 	}
-	b.ConsumeAckPerSec = round2(rate)
-	b.ConsumeAckCPUMicros = perMsg(h.stageCPU() - cpu)
+	smp.ConsumeAckPerSec = round2(rate)
+	smp.ConsumeAckCPUMicros = perMsg(h.stageCPU() - cpu)
 
 	cpu = h.stageCPU()
-	rate, errs, err := httpBaseline(ctx, h.Channel, n, concurrency)
+	rate, errs, err := httpBaseline(ctx, h.Channel, n, b.HTTPConcurrency)
 	if err != nil {
 		return fmt.Errorf("baseline http: %w", err)
 	}
-	b.HTTPPerSec, b.HTTPErrors = round2(rate), errs
-	b.HTTPCPUMicros = perMsg(h.stageCPU() - cpu)
-	b.CombinedCPUMicros = round2(b.PublishCPUMicros + b.ConsumeAckCPUMicros + b.HTTPCPUMicros)
-	b.CombinedPerSec = round2(Combined(b.PublishPerSec, b.ConsumeAckPerSec, b.HTTPPerSec))
-	h.Logf("baseline: publish %.0f/s, consume+ack %.0f/s, http %.0f/s, combined %.0f/s", b.PublishPerSec, b.ConsumeAckPerSec, b.HTTPPerSec, b.CombinedPerSec)
+	smp.HTTPPerSec, smp.HTTPErrors = round2(rate), errs
+	smp.HTTPCPUMicros = perMsg(h.stageCPU() - cpu)
+	smp.CombinedCPUMicros = round2(smp.PublishCPUMicros + smp.ConsumeAckCPUMicros + smp.HTTPCPUMicros)
+	smp.CombinedPerSec = round2(Combined(smp.PublishPerSec, smp.ConsumeAckPerSec, smp.HTTPPerSec))
+	b.add(smp)
+	h.Logf("baseline (%s): publish %.0f/s, consume+ack %.0f/s, http %.0f/s, combined %.0f/s", when,
+		smp.PublishPerSec, smp.ConsumeAckPerSec, smp.HTTPPerSec, smp.CombinedPerSec)
 	return nil
+}
+
+// add appends a sample and sets b's figures to the mean of its samples:
+// rates by their per-message times (the harmonic mean, so the combined rate
+// is still the stages in series), CPU per message arithmetically.
+func (b *Baseline) add(s BaselineSample) {
+	b.Samples = append(b.Samples, s)
+	var pub, cons, web, pubCPU, consCPU, webCPU float64
+	errs := 0
+	for _, s := range b.Samples {
+		pub += 1 / s.PublishPerSec
+		cons += 1 / s.ConsumeAckPerSec
+		web += 1 / s.HTTPPerSec
+		pubCPU += s.PublishCPUMicros
+		consCPU += s.ConsumeAckCPUMicros
+		webCPU += s.HTTPCPUMicros
+		errs += s.HTTPErrors
+	}
+	k := float64(len(b.Samples))
+	b.PublishPerSec, b.ConsumeAckPerSec, b.HTTPPerSec = round2(k/pub), round2(k/cons), round2(k/web)
+	b.HTTPErrors = errs
+	b.CombinedPerSec = round2(Combined(b.PublishPerSec, b.ConsumeAckPerSec, b.HTTPPerSec))
+	b.PublishCPUMicros, b.ConsumeAckCPUMicros, b.HTTPCPUMicros = round2(pubCPU/k), round2(consCPU/k), round2(webCPU/k)
+	b.CombinedCPUMicros = round2(b.PublishCPUMicros + b.ConsumeAckCPUMicros + b.HTTPCPUMicros)
 }
 
 // consumeAll pulls and acks n messages from LINE_INTENTS and returns the rate.

@@ -292,6 +292,30 @@ type Baseline struct {
 	ConsumeAckCPUMicros float64 `json:"consumeAckCPUMicros"`
 	HTTPCPUMicros       float64 `json:"httpCPUMicros"`
 	CombinedCPUMicros   float64 `json:"combinedCPUMicros"`
+	// Samples are the measurements the figures above are the mean of:
+	// before the pods started, and (steady) again after they stopped.
+	Samples []BaselineSample `json:"samples,omitempty"`
+}
+
+// When a baseline sample was measured.
+const (
+	BaselineBeforePods = "before pods"
+	BaselineAfterPods  = "after pods"
+)
+
+// BaselineSample is one measurement of the baseline's stages (fields as in
+// Baseline).
+type BaselineSample struct {
+	When                string  `json:"when"`
+	PublishPerSec       float64 `json:"publishPerSec"`
+	ConsumeAckPerSec    float64 `json:"consumeAckPerSec"`
+	HTTPPerSec          float64 `json:"httpPerSec"`
+	HTTPErrors          int     `json:"httpErrors"`
+	CombinedPerSec      float64 `json:"combinedPerSec"`
+	PublishCPUMicros    float64 `json:"publishCPUMicros"`
+	ConsumeAckCPUMicros float64 `json:"consumeAckCPUMicros"`
+	HTTPCPUMicros       float64 `json:"httpCPUMicros"`
+	CombinedCPUMicros   float64 `json:"combinedCPUMicros"`
 }
 
 // CPUStats is the CPU the run cost per outcome: a figure that other load
@@ -418,8 +442,18 @@ func (r *Report) WriteSummary(w io.Writer) {
 		fmt.Fprintf(tw, "gaps %s\tideal %.2fms: min %.2f mean %.2f max %.2f ms, cv %.3f (n=%d)\n", name, g.IdealMs, g.MinMs, g.MeanMs, g.MaxMs, g.CV, g.Count)
 	}
 	if b := r.Baseline; b != nil {
-		fmt.Fprintf(tw, "baseline\tpublish %.0f/s, consume+ack %.0f/s, http %.0f/s (x%d), combined %.0f/s\n",
+		fmt.Fprintf(tw, "baseline\tpublish %.0f/s, consume+ack %.0f/s, http %.0f/s (x%d), combined %.0f/s",
 			b.PublishPerSec, b.ConsumeAckPerSec, b.HTTPPerSec, b.HTTPConcurrency, b.CombinedPerSec)
+		if len(b.Samples) > 1 {
+			fmt.Fprint(tw, ": the mean of")
+			for i, s := range b.Samples {
+				if i > 0 {
+					fmt.Fprint(tw, " and")
+				}
+				fmt.Fprintf(tw, " %.0f/s (%.0fµs) %s", s.CombinedPerSec, s.CombinedCPUMicros, s.When)
+			}
+		}
+		fmt.Fprintln(tw)
 	}
 	if r.Efficiency != nil {
 		fmt.Fprintf(tw, "efficiency\t%.3f\n", *r.Efficiency)

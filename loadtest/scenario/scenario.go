@@ -130,7 +130,7 @@ func (h *Harness) MaybeBaseline(ctx context.Context, byDefault bool) error {
 	if !want {
 		return nil
 	}
-	n := pick(h, 50_000, 10_000)
+	n := pick(h, 100_000, 10_000)
 	return h.MeasureBaseline(ctx, n, h.Senders()*h.Opts.Pods)
 }
 

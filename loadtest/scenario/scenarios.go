@@ -48,7 +48,8 @@ const stallFor = 60 * time.Second
 
 // runSteady: many bots below their limits, a backlog spread evenly over
 // them, drained as fast as the pods go. Throughput over the steady part of
-// the drain divided by the combined physical baseline is the efficiency.
+// the drain divided by the combined physical baseline (measured before the
+// pods start and again after they stop) is the efficiency.
 func runSteady(ctx context.Context, h *Harness) error {
 	bots := 200
 	n := pick(h, 200_000, 20_000)
@@ -76,6 +77,12 @@ func runSteady(ctx context.Context, h *Harness) error {
 	}
 	h.CheckDelivery()
 	h.CheckLimits()
+	if err != nil {
+		return err
+	}
+	if err := h.MeasureBaselineAgain(ctx); err != nil {
+		return err
+	}
 	if b := h.Report.Baseline; b != nil && b.CombinedPerSec > 0 {
 		eff := round4(h.Report.Throughput.Steady / b.CombinedPerSec)
 		h.Report.Efficiency = &eff

@@ -71,6 +71,26 @@ func TestCombined(t *testing.T) {
 	}
 }
 
+// Two baseline samples average by per-message time: a stage at 10,000/s
+// and 30,000/s takes 100 and 33.3 µs a message, 66.7 µs on average, which
+// is 15,000/s; CPU per message averages plainly.
+func TestBaselineMeanOfSamples(t *testing.T) {
+	b := &Baseline{}
+	b.add(BaselineSample{PublishPerSec: 10000, ConsumeAckPerSec: 40000, HTTPPerSec: 20000, HTTPErrors: 1,
+		PublishCPUMicros: 30, ConsumeAckCPUMicros: 10, HTTPCPUMicros: 50})
+	b.add(BaselineSample{PublishPerSec: 30000, ConsumeAckPerSec: 40000, HTTPPerSec: 20000, HTTPErrors: 2,
+		PublishCPUMicros: 20, ConsumeAckCPUMicros: 20, HTTPCPUMicros: 60})
+	if len(b.Samples) != 2 || b.PublishPerSec != 15000 || b.ConsumeAckPerSec != 40000 || b.HTTPPerSec != 20000 || b.HTTPErrors != 3 {
+		t.Fatalf("rates %v %v %v, errors %d, %d samples", b.PublishPerSec, b.ConsumeAckPerSec, b.HTTPPerSec, b.HTTPErrors, len(b.Samples))
+	}
+	if want := round2(Combined(15000, 40000, 20000)); b.CombinedPerSec != want {
+		t.Errorf("combined %v, want %v", b.CombinedPerSec, want)
+	}
+	if b.PublishCPUMicros != 25 || b.ConsumeAckCPUMicros != 15 || b.HTTPCPUMicros != 55 || b.CombinedCPUMicros != 95 {
+		t.Errorf("CPU %v %v %v %v", b.PublishCPUMicros, b.ConsumeAckCPUMicros, b.HTTPCPUMicros, b.CombinedCPUMicros)
+	}
+}
+
 func TestIDSpaceRoundTrip(t *testing.T) {
 	s := newIDSpace()
 	for _, seq := range []uint64{0, 1, 999_999, maxSeq} {
