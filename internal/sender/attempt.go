@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
-	"net/url"
 	"time"
 
 	"github.com/linedispatch/linedispatch/internal/lineapi"
@@ -43,19 +42,16 @@ func (s *Sender) attempt(ctx context.Context, ri int, req *Request, tok string) 
 			},
 		})
 	}
-	hreq := s.request(actx, ri, req, tok)
+	hreq, err := http.NewRequestWithContext(actx, routes[ri].method, s.urls[ri], bytes.NewReader(req.Body))
+	if err != nil {
+		return nil, invalid(req.Endpoint, "%v", err)
+	}
+	hreq.Header = s.header(req, tok)
 
 	start := time.Now()
-	// The transport, not an http.Client: LINE does not redirect (a 3xx is
-	// returned as it is, never followed with the bearer token and body),
-	// and the client's per-request header and URL copies, made only to
-	// follow redirects, would be garbage on every send.
-	hresp, err := s.transport.RoundTrip(hreq)
+	hresp, err := s.client.Do(hreq)
 	if err != nil {
 		s.metrics.observe(ri, statusError, time.Since(start))
-		// As http.Client does: the *url.Error names method and URL and is
-		// a net.Error, which callers use to tell transport failures apart.
-		err = &url.Error{Op: routes[ri].op, URL: hreq.URL.String(), Err: err}
 		return nil, attemptError(ctx, actx, req.Endpoint, err)
 	}
 	body, rerr := readBody(hresp.Body, hresp.ContentLength)
@@ -86,26 +82,6 @@ func (s *Sender) attempt(ctx context.Context, ri int, req *Request, tok string) 
 		Str("request_id", le.RequestID).Str("message", le.Message).Msg("LINE refused request")
 	return nil, le
 }
-
-// request builds the HTTP request of one attempt from the route's template.
-// GetBody lets the transport replay the body on a fresh connection when a
-// reused one failed before anything was written, as http.NewRequest allows
-// for a bytes.Reader body.
-func (s *Sender) request(ctx context.Context, ri int, req *Request, tok string) *http.Request {
-	hreq := s.requests[ri].WithContext(ctx)
-	hreq.Header = s.header(req, tok)
-	body := req.Body
-	hreq.ContentLength = int64(len(body))
-	if len(body) == 0 {
-		hreq.Body, hreq.GetBody = http.NoBody, noBody
-		return hreq
-	}
-	hreq.Body = io.NopCloser(bytes.NewReader(body))
-	hreq.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	return hreq
-}
-
-func noBody() (io.ReadCloser, error) { return http.NoBody, nil }
 
 // header builds the request headers with one allocation for all values.
 // Never logged: it holds the bearer token.

@@ -11,7 +11,6 @@ type route struct {
 	endpoint intent.Endpoint
 	method   string
 	path     string
-	op       string // method as http.Client names it in a *url.Error
 }
 
 // routes maps every endpoint the dispatcher supports to LINE's method and
@@ -20,12 +19,12 @@ type route struct {
 // A different method on the same path would be a different LINE endpoint
 // with its own rate limit, so method and path always travel together.
 var routes = [...]route{
-	{intent.Push, http.MethodPost, "/v2/bot/message/push", "Post"},
-	{intent.Multicast, http.MethodPost, "/v2/bot/message/multicast", "Post"},
-	{intent.Narrowcast, http.MethodPost, "/v2/bot/message/narrowcast", "Post"},
-	{intent.Broadcast, http.MethodPost, "/v2/bot/message/broadcast", "Post"},
-	{intent.Reply, http.MethodPost, "/v2/bot/message/reply", "Post"},
-	{intent.MarkAsRead, http.MethodPost, "/v2/bot/message/markAsRead", "Post"},
+	{intent.Push, http.MethodPost, "/v2/bot/message/push"},
+	{intent.Multicast, http.MethodPost, "/v2/bot/message/multicast"},
+	{intent.Narrowcast, http.MethodPost, "/v2/bot/message/narrowcast"},
+	{intent.Broadcast, http.MethodPost, "/v2/bot/message/broadcast"},
+	{intent.Reply, http.MethodPost, "/v2/bot/message/reply"},
+	{intent.MarkAsRead, http.MethodPost, "/v2/bot/message/markAsRead"},
 }
 
 // routeIndex returns e's row in routes.

@@ -129,12 +129,12 @@ func TestSendHeadersAndRoutes(t *testing.T) {
 				t.Fatalf("got %s %s %q", got.Method, got.Path, got.Body)
 			}
 			want := map[string]string{
-				"Authorization":  "Bearer " + staticToken,
-				"Content-Type":   "application/json",
-				"Content-Length": strconv.Itoa(len(testBody)),
-				"User-Agent":     "linedispatch/test",
-				botHeader:        testBot,
-				// No Accept-Encoding: the sender does not ask for gzip.
+				"Authorization":   "Bearer " + staticToken,
+				"Content-Type":    "application/json",
+				"Content-Length":  strconv.Itoa(len(testBody)),
+				"User-Agent":      "linedispatch/test",
+				"Accept-Encoding": "gzip", // added by net/http
+				botHeader:         testBot,
 			}
 			if e.TakesRetryKey() {
 				want[retrykey.Header] = req.RetryKey

@@ -56,9 +56,8 @@ type Sender struct {
 	tokens    token.Provider
 	log       zerolog.Logger
 	transport *http.Transport
-	// requests holds one request per route (method, parsed URL, protocol)
-	// that attempts copy, so no attempt parses a URL.
-	requests  [len(routes)]*http.Request
+	client    *http.Client
+	urls      [len(routes)]string
 	botHeader string // canonical form, so the header map needs no rewriting
 	metrics   *Metrics
 }
@@ -78,23 +77,25 @@ func New(cfg Config, tokens token.Provider, log zerolog.Logger) (*Sender, error)
 		tokens:    tokens,
 		log:       log.With().Str("component", "sender").Logger(),
 		transport: t,
+		client: &http.Client{
+			Transport: t,
+			// LINE does not redirect; following one would re-send the bearer
+			// token and body somewhere else.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 		botHeader: textproto.CanonicalMIMEHeaderKey(cfg.BotHeader),
 		metrics:   cfg.Metrics,
 	}
 	base := strings.TrimRight(cfg.BaseURL, "/")
 	for i, r := range routes {
-		tmpl, err := http.NewRequest(r.method, base+r.path, nil)
-		if err != nil {
-			return nil, fmt.Errorf("sender: base URL: %w", err)
-		}
-		s.requests[i] = tmpl
+		s.urls[i] = base + r.path
 	}
 	return s, nil
 }
 
 // newTransport is tuned for many concurrent requests to one host: every idle
 // connection is kept (Go's default keeps 2 per host, which under load means
-// a new TCP+TLS handshake for most requests), and no compression.
+// a new TCP+TLS handshake for most requests).
 func newTransport(cfg Config) *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -106,9 +107,6 @@ func newTransport(cfg Config) *http.Transport {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   cfg.Timeout,
 		ExpectContinueTimeout: time.Second,
-		// LINE's answers are a few hundred bytes of JSON: asking for gzip
-		// would cost CPU on both ends, and a header map per request here.
-		DisableCompression: true,
 	}
 }
 

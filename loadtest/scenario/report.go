@@ -274,15 +274,25 @@ type KeysSummary struct {
 type Baseline struct {
 	// Messages per stage.
 	Messages int `json:"messages"`
+	// HTTPConcurrency is how many requests the HTTP stage keeps in flight.
+	HTTPConcurrency int `json:"httpConcurrency"`
+	// BaselineStages are the mean of the Samples (see Baseline.add).
+	BaselineStages
+	// Samples are the measurements the figures above are the mean of:
+	// before the pods started, and (steady) again after they stopped.
+	Samples []BaselineSample `json:"samples,omitempty"`
+}
+
+// BaselineStages are the figures of the baseline's stages.
+type BaselineStages struct {
 	// PublishPerSec: JetStream publish alone, pipelined (intent.PublishBatch).
 	PublishPerSec float64 `json:"publishPerSec"`
 	// ConsumeAckPerSec: JetStream pull consume + ack alone.
 	ConsumeAckPerSec float64 `json:"consumeAckPerSec"`
 	// HTTPPerSec: push round trips to linesim alone, HTTPConcurrency at once,
 	// limits not binding, a unique retry key each.
-	HTTPPerSec      float64 `json:"httpPerSec"`
-	HTTPConcurrency int     `json:"httpConcurrency"`
-	HTTPErrors      int     `json:"httpErrors"`
+	HTTPPerSec float64 `json:"httpPerSec"`
+	HTTPErrors int     `json:"httpErrors"`
 	// CombinedPerSec = 1 / (1/publish + 1/consumeAck + 1/http).
 	CombinedPerSec float64 `json:"combinedPerSec"`
 	// CPU per message of each stage (the runner process and the NATS
@@ -292,9 +302,6 @@ type Baseline struct {
 	ConsumeAckCPUMicros float64 `json:"consumeAckCPUMicros"`
 	HTTPCPUMicros       float64 `json:"httpCPUMicros"`
 	CombinedCPUMicros   float64 `json:"combinedCPUMicros"`
-	// Samples are the measurements the figures above are the mean of:
-	// before the pods started, and (steady) again after they stopped.
-	Samples []BaselineSample `json:"samples,omitempty"`
 }
 
 // When a baseline sample was measured.
@@ -303,19 +310,10 @@ const (
 	BaselineAfterPods  = "after pods"
 )
 
-// BaselineSample is one measurement of the baseline's stages (fields as in
-// Baseline).
+// BaselineSample is one measurement of the baseline's stages.
 type BaselineSample struct {
-	When                string  `json:"when"`
-	PublishPerSec       float64 `json:"publishPerSec"`
-	ConsumeAckPerSec    float64 `json:"consumeAckPerSec"`
-	HTTPPerSec          float64 `json:"httpPerSec"`
-	HTTPErrors          int     `json:"httpErrors"`
-	CombinedPerSec      float64 `json:"combinedPerSec"`
-	PublishCPUMicros    float64 `json:"publishCPUMicros"`
-	ConsumeAckCPUMicros float64 `json:"consumeAckCPUMicros"`
-	HTTPCPUMicros       float64 `json:"httpCPUMicros"`
-	CombinedCPUMicros   float64 `json:"combinedCPUMicros"`
+	When string `json:"when"`
+	BaselineStages
 }
 
 // CPUStats is the CPU the run cost per outcome: a figure that other load

@@ -76,10 +76,10 @@ func TestCombined(t *testing.T) {
 // is 15,000/s; CPU per message averages plainly.
 func TestBaselineMeanOfSamples(t *testing.T) {
 	b := &Baseline{}
-	b.add(BaselineSample{PublishPerSec: 10000, ConsumeAckPerSec: 40000, HTTPPerSec: 20000, HTTPErrors: 1,
-		PublishCPUMicros: 30, ConsumeAckCPUMicros: 10, HTTPCPUMicros: 50})
-	b.add(BaselineSample{PublishPerSec: 30000, ConsumeAckPerSec: 40000, HTTPPerSec: 20000, HTTPErrors: 2,
-		PublishCPUMicros: 20, ConsumeAckCPUMicros: 20, HTTPCPUMicros: 60})
+	b.add(BaselineSample{BaselineStages: BaselineStages{PublishPerSec: 10000, ConsumeAckPerSec: 40000, HTTPPerSec: 20000, HTTPErrors: 1,
+		PublishCPUMicros: 30, ConsumeAckCPUMicros: 10, HTTPCPUMicros: 50}})
+	b.add(BaselineSample{BaselineStages: BaselineStages{PublishPerSec: 30000, ConsumeAckPerSec: 40000, HTTPPerSec: 20000, HTTPErrors: 2,
+		PublishCPUMicros: 20, ConsumeAckCPUMicros: 20, HTTPCPUMicros: 60}})
 	if len(b.Samples) != 2 || b.PublishPerSec != 15000 || b.ConsumeAckPerSec != 40000 || b.HTTPPerSec != 20000 || b.HTTPErrors != 3 {
 		t.Fatalf("rates %v %v %v, errors %d, %d samples", b.PublishPerSec, b.ConsumeAckPerSec, b.HTTPPerSec, b.HTTPErrors, len(b.Samples))
 	}
