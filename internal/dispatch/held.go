@@ -33,9 +33,7 @@ func (h *heldSet) add(j *job, seq storedSeq) {
 func (h *heldSet) remove(j *job, seq storedSeq) {
 	h.mu.Lock()
 	delete(h.jobs, j)
-	if seq.stream != "" && h.bySeq[seq] == any(j) {
-		delete(h.bySeq, seq)
-	}
+	h.releaseLocked(seq, j)
 	h.mu.Unlock()
 }
 
@@ -49,10 +47,14 @@ func (h *heldSet) hold(seq storedSeq, holder any) {
 // release forgets holder as the holder of seq, unless another holds it now.
 func (h *heldSet) release(seq storedSeq, holder any) {
 	h.mu.Lock()
-	if h.bySeq[seq] == holder {
+	h.releaseLocked(seq, holder)
+	h.mu.Unlock()
+}
+
+func (h *heldSet) releaseLocked(seq storedSeq, holder any) {
+	if seq.stream != "" && h.bySeq[seq] == holder {
 		delete(h.bySeq, seq)
 	}
-	h.mu.Unlock()
 }
 
 // holds reports whether the message stored at seq is held.

@@ -44,22 +44,18 @@ func (o *Outcome) AppendJSON(b []byte) ([]byte, error) {
 	b = appendOptString(b, `,"detail":`, o.Detail)
 	b = appendOptString(b, `,"unit":`, o.Unit)
 	b = appendOptString(b, `,"unitAction":`, o.UnitAction)
-	b = append(b, `,"recipients":`...)
-	b = strconv.AppendInt(b, int64(o.Recipients), 10)
+	b = appendInt(b, `,"recipients":`, o.Recipients)
 	if o.Status != 0 {
-		b = append(b, `,"status":`...)
-		b = strconv.AppendInt(b, int64(o.Status), 10)
+		b = appendInt(b, `,"status":`, o.Status)
 	}
 	if o.Conflict {
 		b = append(b, `,"conflict":true`...)
 	}
 	b = appendOptString(b, `,"requestId":`, o.RequestID)
 	b = appendOptString(b, `,"acceptedRequestId":`, o.AcceptedRequestID)
-	b = append(b, `,"attempts":`...)
-	b = strconv.AppendInt(b, int64(o.Attempts), 10)
+	b = appendInt(b, `,"attempts":`, o.Attempts)
 	if o.Throttled != 0 {
-		b = append(b, `,"throttled":`...)
-		b = strconv.AppendInt(b, int64(o.Throttled), 10)
+		b = appendInt(b, `,"throttled":`, o.Throttled)
 	}
 	if o.LineError != nil {
 		b = append(b, `,"lineError":`...)
@@ -99,8 +95,7 @@ func (o *Outcome) AppendJSON(b []byte) ([]byte, error) {
 }
 
 func (e *LineError) appendJSON(b []byte) []byte {
-	b = append(b, `{"status":`...)
-	b = strconv.AppendInt(b, int64(e.Status), 10)
+	b = appendInt(b, `{"status":`, e.Status)
 	b = append(b, `,"message":`...)
 	b = appendString(b, e.Message)
 	if len(e.Details) > 0 {
@@ -128,6 +123,12 @@ func appendTime(b []byte, t time.Time) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '"'), nil
+}
+
+// appendInt appends key (its quoted name and colon, after a comma or brace)
+// and n.
+func appendInt(b []byte, key string, n int) []byte {
+	return strconv.AppendInt(append(b, key...), int64(n), 10)
 }
 
 func appendOptString(b []byte, key, s string) []byte {

@@ -80,8 +80,8 @@ func (h *Harness) MeasureBaselineAgain(ctx context.Context) error {
 	if err := h.baselineSample(ctx, b, BaselineAfterPods); err != nil {
 		return err
 	}
-	if c := h.Report.CPU; c != nil && c.MicrosPerOutcome > 0 {
-		c.Efficiency = round4(b.CombinedCPUMicros / c.MicrosPerOutcome)
+	if c := h.Report.CPU; c != nil {
+		c.setEfficiency(b)
 	}
 	return nil
 }

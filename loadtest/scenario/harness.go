@@ -551,9 +551,7 @@ func (h *Harness) fill(c *Collected, rep *linesim.Report) {
 	if c.Total > 0 {
 		cs.MicrosPerOutcome = round2((cs.PodSeconds + cs.RunnerSeconds + cs.NATSSeconds) * 1e6 / float64(c.Total))
 	}
-	if b := r.Baseline; b != nil && cs.MicrosPerOutcome > 0 {
-		cs.Efficiency = round4(b.CombinedCPUMicros / cs.MicrosPerOutcome)
-	}
+	cs.setEfficiency(r.Baseline)
 	r.CPU = cs
 }
 

@@ -334,6 +334,14 @@ type CPUStats struct {
 	Efficiency float64 `json:"efficiency,omitempty"`
 }
 
+// setEfficiency sets the CPU efficiency against baseline b (none without
+// a baseline or outcomes).
+func (c *CPUStats) setEfficiency(b *Baseline) {
+	if b != nil && c.MicrosPerOutcome > 0 {
+		c.Efficiency = round4(b.CombinedCPUMicros / c.MicrosPerOutcome)
+	}
+}
+
 // PodReport is one dispatcher process slot.
 type PodReport struct {
 	Name   string `json:"name"`
