@@ -17,7 +17,7 @@ func TestExampleFileIsValid(t *testing.T) {
 	if c.LINE.Channels[0].Secret != "from-env" {
 		t.Errorf("secret not taken from the environment")
 	}
-	if c.NATS.Partitions != 64 || c.Dispatch.AckWait.String() != "30s" {
+	if c.NATS.Partitions != 32 || c.Dispatch.AckWait.String() != "30s" {
 		t.Errorf("example values not read: partitions %d, ackWait %s", c.NATS.Partitions, c.Dispatch.AckWait)
 	}
 }

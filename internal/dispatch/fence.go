@@ -43,11 +43,11 @@ type fences struct {
 	m  map[int]*fence
 }
 
-// previousOwner returns the pod that owned p before this assignment and is
+// previousOwner returns the pod that owned p (of partitions) before this assignment and is
 // still a member, or "" if there is none (or it is this pod). prev are the
 // members of the previous assignment (nil before the first: the others then
 // converged without this pod, as after its restart).
-func previousOwner(p int, self string, prev, members []string) string {
+func previousOwner(partitions, p int, self string, prev, members []string) string {
 	base := prev
 	if base == nil {
 		base = slices.DeleteFunc(slices.Clone(members), func(m string) bool { return m == self })
@@ -55,7 +55,7 @@ func previousOwner(p int, self string, prev, members []string) string {
 	if len(base) == 0 {
 		return ""
 	}
-	old := ownership.Owner(p, base)
+	old := ownership.Owner(partitions, p, base)
 	if old == self || !slices.Contains(members, old) {
 		return ""
 	}

@@ -13,8 +13,8 @@ func TestPreviousOwner(t *testing.T) {
 	// the other two.
 	p, before := -1, ""
 	for q := 0; q < 64 && p < 0; q++ {
-		if ownership.Owner(q, three) == "pod-2" {
-			p, before = q, ownership.Owner(q, []string{"pod-0", "pod-1"})
+		if ownership.Owner(64, q, three) == "pod-2" {
+			p, before = q, ownership.Owner(64, q, []string{"pod-0", "pod-1"})
 		}
 	}
 	if p < 0 {
@@ -33,7 +33,7 @@ func TestPreviousOwner(t *testing.T) {
 		{"owned it before: no fence", three, three, ""},
 	}
 	for _, tt := range tests {
-		if got := previousOwner(p, "pod-2", tt.prev, tt.members); got != tt.want {
+		if got := previousOwner(64, p, "pod-2", tt.prev, tt.members); got != tt.want {
 			t.Errorf("%s: previousOwner = %q, want %q", tt.name, got, tt.want)
 		}
 	}

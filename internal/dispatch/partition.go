@@ -129,7 +129,7 @@ func (ps *partitions) follow(ctx context.Context, o Ownership) {
 				go ps.recordNotOwned(ctx, a.Owned)
 			}
 			for _, p := range a.Gained {
-				owner := previousOwner(p, ps.e.cfg.Pod, ps.prev, a.Members)
+				owner := previousOwner(ps.e.partitions, p, ps.e.cfg.Pod, ps.prev, a.Members)
 				if err := ps.gain(ctx, p, len(a.Members) <= 1, owner); err != nil && ctx.Err() == nil {
 					ps.e.log.Error().Err(err).Int("partition", p).Msg("cannot pull a gained partition")
 				}

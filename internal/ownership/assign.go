@@ -1,6 +1,7 @@
 package ownership
 
 import (
+	"cmp"
 	"slices"
 )
 
@@ -70,14 +71,24 @@ func distinct(members []string) []string {
 }
 
 // Assign spreads partitions 0..partitions-1 over members by rendezvous
-// (highest-random-weight) hashing: partition p belongs to the member with the
-// highest weight(member, p), ties to the smaller member name. The weights of
-// partitions 2g and 2g+1 are antithetic (one ranking and its reverse), which
-// evens the loads without weakening the rendezvous guarantees. The result
-// has one entry per distinct member (possibly with no partitions), each list
-// ascending; every partition appears exactly once. Adding a member only moves
-// partitions to it (about partitions/(n+1) of them) and removing one only
-// moves that member's partitions, so a join or leave disturbs few pullers.
+// (highest-random-weight) hashing with bounded loads: every member owns
+// ⌊partitions/n⌋ or ⌈partitions/n⌉ of them (n distinct members), so the
+// busiest pod carries no more than its share. Each (member, partition) pair
+// has the rendezvous weight weight(member, partition); the pairs are taken
+// from the highest weight down (ties to the smaller member name, then the
+// smaller partition), and a pair assigns its partition to its member when the
+// partition is still free and the member still has room. Where the bound
+// does not bite this is plain rendezvous hashing: the partition goes to its
+// highest-weight member. The weights of partitions 2g and 2g+1 are
+// antithetic (one ranking and its reverse), which makes the bound bite less
+// often. The result has one entry per distinct member (possibly with no
+// partitions, when there are more members than partitions), each list
+// ascending; every partition appears exactly once.
+//
+// A join or leave moves partitions to the newcomer or from the leaver, and,
+// where the bound then bites differently, a few more between the others
+// (measured in docs/ownership.md, Balance). Every move is fenced by the
+// engine like any other (docs/ownership.md, What the engine must do).
 //
 // Assign is pure: the order of members and duplicates in it do not matter.
 func Assign(partitions int, members []string) map[string][]int {
@@ -89,58 +100,73 @@ func Assign(partitions int, members []string) map[string][]int {
 	if len(ms) == 0 || partitions <= 0 {
 		return out
 	}
-	seeds := make([]uint64, len(ms))
-	for i, m := range ms {
-		seeds[i] = memberSeed(m)
-	}
-	for p := 0; p < partitions; p++ {
-		best := bestOf(seeds, p)
-		out[ms[best]] = append(out[ms[best]], p)
+	for p, i := range ownerIndex(partitions, ms) {
+		out[ms[i]] = append(out[ms[i]], p)
 	}
 	return out
 }
 
-// bestOf returns the index of the highest weight for partition p; members
-// are sorted, so keeping the first of equal weights prefers the smaller name.
-func bestOf(seeds []uint64, p int) int {
-	best, bestW := 0, weight(seeds[0], p)
-	for i := 1; i < len(seeds); i++ {
-		if w := weight(seeds[i], p); w > bestW {
-			best, bestW = i, w
-		}
-	}
-	return best
+// pairWeight is one (member, partition) pair of Assign's greedy matching.
+type pairWeight struct {
+	w         uint64
+	member    int32
+	partition int32
 }
 
-// Owner is the member that Assign gives partition to, or "" when there are
-// no members.
-func Owner(partition int, members []string) string {
+// ownerIndex returns, for each partition, the index in ms (sorted, distinct,
+// not empty) of its owner under Assign.
+func ownerIndex(partitions int, ms []string) []int32 {
+	n := len(ms)
+	pairs := make([]pairWeight, 0, partitions*n)
+	for i, m := range ms {
+		seed := memberSeed(m)
+		for p := 0; p < partitions; p++ {
+			pairs = append(pairs, pairWeight{w: weight(seed, p), member: int32(i), partition: int32(p)})
+		}
+	}
+	slices.SortFunc(pairs, func(a, b pairWeight) int {
+		if c := cmp.Compare(b.w, a.w); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.member, b.member); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.partition, b.partition)
+	})
+	// Every member may own base partitions; extra of them one more.
+	base, extra := partitions/n, partitions%n
+	load := make([]int, n)
+	owner := make([]int32, partitions)
+	for p := range owner {
+		owner[p] = -1
+	}
+	free := partitions
+	for _, pw := range pairs {
+		if owner[pw.partition] >= 0 {
+			continue
+		}
+		switch l := load[pw.member]; {
+		case l < base:
+		case l == base && extra > 0:
+			extra--
+		default:
+			continue
+		}
+		owner[pw.partition] = pw.member
+		load[pw.member]++
+		if free--; free == 0 {
+			break
+		}
+	}
+	return owner
+}
+
+// Owner is the member that Assign(partitions, members) gives partition to,
+// or "" when there are no members or partition is not in 0..partitions-1.
+func Owner(partitions, partition int, members []string) string {
 	ms := distinct(members)
-	if len(ms) == 0 {
+	if len(ms) == 0 || partition < 0 || partition >= partitions {
 		return ""
 	}
-	seeds := make([]uint64, len(ms))
-	for i, m := range ms {
-		seeds[i] = memberSeed(m)
-	}
-	return ms[bestOf(seeds, partition)]
-}
-
-// owned is the sorted list of partitions member owns among members.
-func owned(partitions int, members []string, member string) []int {
-	ms := distinct(members)
-	if _, ok := slices.BinarySearch(ms, member); !ok || partitions <= 0 {
-		return nil
-	}
-	seeds := make([]uint64, len(ms))
-	for i, m := range ms {
-		seeds[i] = memberSeed(m)
-	}
-	var out []int
-	for p := 0; p < partitions; p++ {
-		if ms[bestOf(seeds, p)] == member {
-			out = append(out, p)
-		}
-	}
-	return out
+	return ms[ownerIndex(partitions, ms)[partition]]
 }

@@ -30,7 +30,7 @@ func TestWeightGolden(t *testing.T) {
 		}
 	}
 	got := Assign(16, []string{"pod-2", "pod-0", "pod-1"})
-	want := map[string][]int{"pod-0": {0, 2, 14}, "pod-1": {1, 3, 5, 7, 9, 10, 12, 15}, "pod-2": {4, 6, 8, 11, 13}}
+	want := map[string][]int{"pod-0": {0, 2, 9, 10, 14}, "pod-1": {1, 3, 5, 7, 12, 15}, "pod-2": {4, 6, 8, 11, 13}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Assign(16, pod-0..2) = %v, want %v", got, want)
 	}
@@ -94,7 +94,10 @@ func checkPartition(t *testing.T, partitions int, members []string, a map[string
 		if len(ms) > 0 && !owned[p] {
 			t.Fatalf("partition %d has no owner", p)
 		}
-		if got := Owner(p, members); got != m {
+		if p%sampleEvery(partitions) != 0 {
+			continue
+		}
+		if got := Owner(partitions, p, members); got != m {
 			t.Fatalf("Owner(%d) = %q, Assign says %q", p, got, m)
 		}
 	}
@@ -118,7 +121,7 @@ func TestAssignEveryPartitionHasOneOwner(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			a := Assign(c.partitions, c.members)
 			checkPartition(t, c.partitions, c.members, a)
-			if len(c.members) == 0 && Owner(0, nil) != "" {
+			if len(c.members) == 0 && Owner(c.partitions, 0, nil) != "" {
 				t.Error("Owner without members is not empty")
 			}
 			shuffled := slices.Clone(c.members)
@@ -130,7 +133,12 @@ func TestAssignEveryPartitionHasOneOwner(t *testing.T) {
 	}
 }
 
-// With two members every antithetic pair splits: an exact half each.
+// sampleEvery keeps checkPartition's calls of Owner (each a whole Assign)
+// to about 8 per check.
+func sampleEvery(partitions int) int { return max(1, partitions/8) }
+
+// With two members every antithetic pair splits, so the bound never bites:
+// plain rendezvous hashing already gives an exact half each.
 func TestAssignSplitsTwoMembersExactly(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	for i := 0; i < 1000; i++ {
@@ -139,180 +147,214 @@ func TestAssignSplitsTwoMembersExactly(t *testing.T) {
 		if len(a[ms[0]]) != 32 || len(a[ms[1]]) != 32 {
 			t.Fatalf("%v: %d/%d, want 32/32", ms, len(a[ms[0]]), len(a[ms[1]]))
 		}
+		for m, ps := range a {
+			for _, p := range ps {
+				if want := ms[rendezvousBest(p, ms)]; m != want {
+					t.Fatalf("%v: partition %d to %s, its highest-weight member is %s", ms, p, m, want)
+				}
+			}
+		}
 	}
 }
 
-// Balance of 64 partitions, table-driven over name sets a deployment would
-// use. Rendezvous hashing is balanced in distribution, not exactly: the
-// table pins the loads of StatefulSet-style names, and the bounds hold for
-// these names.
-func TestAssignBalanceFixedNames(t *testing.T) {
-	for _, c := range []struct {
-		members  []string
-		maxRatio float64
-	}{
-		{names("linedispatch-", 1), 1},
-		{names("linedispatch-", 2), 1},
-		{names("linedispatch-", 3), 1.5},
-		{names("linedispatch-", 4), 1.8},
-		{names("linedispatch-", 5), 3.1},
-		{names("linedispatch-", 6), 3.1},
-		{names("linedispatch-", 7), 3.1},
-		{names("pod-", 3), 1.5},
-		{names("pod-", 5), 1.5},
-		{names("pod-", 8), 3.3},
-	} {
-		t.Run(fmt.Sprintf("%s%d", strings.TrimSuffix(c.members[0], "0"), len(c.members)), func(t *testing.T) {
-			a := Assign(64, c.members)
-			lo, hi := 64, 0
-			for _, m := range c.members {
-				lo, hi = min(lo, len(a[m])), max(hi, len(a[m]))
-			}
-			if lo == 0 || float64(hi)/float64(lo) > c.maxRatio {
-				t.Errorf("loads %d..%d, max/min above %.1f", lo, hi, c.maxRatio)
-			}
-			if len(c.members) == 3 && (lo < 17 || hi > 25) {
-				t.Errorf("3 members: loads %d..%d, want 21±4", lo, hi)
-			}
-		})
+// rendezvousBest is the index of the highest-weight member of p (ties to
+// the smaller name), plain rendezvous hashing without a bound.
+func rendezvousBest(p int, members []string) int {
+	best := 0
+	for i, m := range members {
+		if w, bw := weight(memberSeed(m), p), weight(memberSeed(members[best]), p); w > bw || (w == bw && m < members[best]) {
+			best = i
+		}
+	}
+	return best
+}
+
+// checkBounded checks that every member owns floor(P/n) or ceil(P/n).
+func checkBounded(t *testing.T, partitions int, members []string, a map[string][]int) {
+	t.Helper()
+	n := len(distinct(members))
+	if n == 0 {
+		return
+	}
+	lo, hi := partitions/n, (partitions+n-1)/n
+	for m, ps := range a {
+		if len(ps) < lo || len(ps) > hi {
+			t.Fatalf("Assign(%d, %d members): %q owns %d, want %d..%d", partitions, n, m, len(ps), lo, hi)
+		}
 	}
 }
 
-// Balance over random names: the loads are about as even as a stable hash
-// allows (see docs/ownership.md for the figures).
-func TestAssignBalanceRandomNames(t *testing.T) {
+// checkStable checks the greedy's defining property: no member m and
+// partition p prefer each other to what they got. If m ranks above p's
+// owner for p, m must be full of partitions it weighs above p.
+func checkStable(t *testing.T, partitions int, members []string, a map[string][]int) {
+	t.Helper()
+	ms := distinct(members)
+	index := make(map[string]int, len(ms))
+	w := make([][]uint64, len(ms)) // w[i][p] = weight(ms[i], p)
+	for i, m := range ms {
+		index[m] = i
+		seed := memberSeed(m)
+		w[i] = make([]uint64, partitions)
+		for p := range w[i] {
+			w[i][p] = weight(seed, p)
+		}
+	}
+	owner := make([]int, partitions)
+	lowest := make([]int, len(ms)) // each member's least-preferred own partition
+	for m, ps := range a {
+		i := index[m]
+		lowest[i] = -1
+		for _, p := range ps {
+			owner[p] = i
+			if lowest[i] < 0 || before(w, i, lowest[i], i, p) {
+				lowest[i] = p
+			}
+		}
+	}
+	for p := 0; p < partitions; p++ {
+		for i := range ms {
+			if i == owner[p] || !before(w, i, p, owner[p], p) {
+				continue
+			}
+			if q := lowest[i]; q >= 0 && !before(w, i, q, i, p) {
+				t.Fatalf("Assign(%d, %v): %s weighs partition %d above its own %d and above %d's owner %s", partitions, ms, ms[i], p, q, p, ms[owner[p]])
+			}
+		}
+	}
+}
+
+// before reports whether the pair (member i, partition p) comes before
+// (member j, partition q) in Assign's order: higher weight, then smaller
+// member (members are sorted), then smaller partition.
+func before(w [][]uint64, i, p, j, q int) bool {
+	if w[i][p] != w[j][q] {
+		return w[i][p] > w[j][q]
+	}
+	if i != j {
+		return i < j
+	}
+	return p < q
+}
+
+// The bound holds for every partition count and member count, including
+// more members than partitions (then each member owns at most one).
+func TestAssignBoundedLoads(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(7, 8))
-	for _, c := range []struct {
-		members int
-		// share of name sets whose loads are all within mean±4 (n=3) or
-		// whose max/min is at most maxRatio
-		minShare float64
-		maxRatio float64
-	}{
-		{2, 1, 1},
-		{3, 0.95, 2},
-		{4, 0.85, 2.2},
-		{5, 0.85, 2.8},
-		{6, 0.85, 3.3},
-		{8, 0.85, 5},
-	} {
-		t.Run(fmt.Sprint(c.members), func(t *testing.T) {
-			const trials = 2000
-			ok, within4 := 0, 0
-			for i := 0; i < trials; i++ {
-				ms := randomNames(r, c.members)
-				a := Assign(64, ms)
-				lo, hi := 64, 0
-				for _, m := range ms {
-					lo, hi = min(lo, len(a[m])), max(hi, len(a[m]))
+	for _, partitions := range []int{1, 7, 16, 32, 63, 64, 256} {
+		for _, n := range []int{1, 2, 3, 4, 5, 6, 8, 12, 20} {
+			t.Run(fmt.Sprintf("P%d/n%d", partitions, n), func(t *testing.T) {
+				for i := 0; i < 20; i++ {
+					ms := randomNames(r, n)
+					a := Assign(partitions, ms)
+					checkPartition(t, partitions, ms, a)
+					checkBounded(t, partitions, ms, a)
+					checkStable(t, partitions, ms, a)
 				}
-				if lo > 0 && float64(hi)/float64(lo) <= c.maxRatio {
-					ok++
-				}
-				if c.members == 3 && lo >= 17 && hi <= 25 {
-					within4++
-				}
-			}
-			share := float64(ok) / trials
-			t.Logf("%d members: max/min <= %.1f in %.1f%% of name sets", c.members, c.maxRatio, 100*share)
-			if share < c.minShare {
-				t.Errorf("max/min <= %.1f in only %.1f%% of name sets, want >= %.0f%%", c.maxRatio, 100*share, 100*c.minShare)
-			}
-			if c.members == 3 {
-				s4 := float64(within4) / trials
-				t.Logf("3 members: every load within 21±4 in %.1f%% of name sets", 100*s4)
-				if s4 < 0.65 {
-					t.Errorf("21±4 in only %.1f%% of name sets", 100*s4)
-				}
-			}
-		})
+			})
+		}
 	}
 }
 
 // moved returns the partitions whose owner differs between a and b.
 func moved(partitions int, before, after []string) (moves map[int][2]string) {
 	moves = map[int][2]string{}
-	for p := 0; p < partitions; p++ {
-		if x, y := Owner(p, before), Owner(p, after); x != y {
-			moves[p] = [2]string{x, y}
+	a, b := Assign(partitions, before), Assign(partitions, after)
+	x, y := make([]string, partitions), make([]string, partitions)
+	for m, ps := range a {
+		for _, p := range ps {
+			x[p] = m
+		}
+	}
+	for m, ps := range b {
+		for _, p := range ps {
+			y[p] = m
+		}
+	}
+	for p := range x {
+		if x[p] != y[p] {
+			moves[p] = [2]string{x[p], y[p]}
 		}
 	}
 	return moves
 }
 
-func TestAssignStable(t *testing.T) {
-	const P = 64
+// A join or leave moves the newcomer's or the leaver's partitions and, where
+// the bound bites differently, a few more. The averages are pinned near the
+// figures in docs/ownership.md (Balance) so a change of the algorithm that
+// churns more fails here.
+func TestAssignMoves(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	total := 0
-	const trials = 500
-	for i := 0; i < trials; i++ {
-		ms := randomNames(r, 4)
-		three, four := ms[:3], ms
-		// Join: only moves to the newcomer.
-		for p, mv := range moved(P, three, four) {
-			if mv[1] != ms[3] {
-				t.Fatalf("%v + %s: partition %d moved %s -> %s", three, ms[3], p, mv[0], mv[1])
+	for _, c := range []struct {
+		partitions, before int
+		maxJoin, maxLeave  float64 // average partitions moved
+	}{
+		{16, 2, 6.5, 6.5},
+		{16, 3, 5.6, 5.6},
+		{16, 4, 4.7, 4.7},
+		{64, 3, 20, 20},
+		{64, 4, 16.8, 16.8},
+		{64, 7, 13.2, 13.2},
+	} {
+		t.Run(fmt.Sprintf("P%d/n%d", c.partitions, c.before), func(t *testing.T) {
+			const trials = 500
+			join, leave, minJoin := 0, 0, 0
+			for i := 0; i < trials; i++ {
+				ms := randomNames(r, c.before+1)
+				newcomer := ms[c.before]
+				mv := moved(c.partitions, ms[:c.before], ms)
+				join += len(mv)
+				minJoin += len(Assign(c.partitions, ms)[newcomer])
+				gone := ms[r.IntN(len(ms))]
+				rest := slices.DeleteFunc(slices.Clone(ms), func(m string) bool { return m == gone })
+				leave += len(moved(c.partitions, ms, rest))
 			}
-			total++
-		}
-		// Leave: only the leaver's partitions move.
-		gone := ms[r.IntN(4)]
-		rest := slices.DeleteFunc(slices.Clone(four), func(m string) bool { return m == gone })
-		for p, mv := range moved(P, four, rest) {
-			if mv[0] != gone {
-				t.Fatalf("%v - %s: partition %d moved %s -> %s", four, gone, p, mv[0], mv[1])
+			j, l, mj := float64(join)/trials, float64(leave)/trials, float64(minJoin)/trials
+			t.Logf("%d partitions, %d -> %d members: a join moves %.2f (the newcomer's %.2f), a leave %.2f", c.partitions, c.before, c.before+1, j, mj, l)
+			if j > c.maxJoin || l > c.maxLeave {
+				t.Errorf("a join moves %.2f (max %.2f), a leave %.2f (max %.2f)", j, c.maxJoin, l, c.maxLeave)
 			}
-		}
-		if n := len(moved(P, four, rest)); n != len(Assign(P, four)[gone]) {
-			t.Fatalf("leave moved %d partitions, the leaver owned %d", n, len(Assign(P, four)[gone]))
-		}
-	}
-	avg := float64(total) / trials
-	t.Logf("a 4th member takes %.1f of 64 partitions on average (P/4 = 16)", avg)
-	if avg < 14 || avg > 18 {
-		t.Errorf("a 4th member takes %.1f partitions on average, want about 16", avg)
+		})
 	}
 }
 
+// StatefulSet-style names: the 4th pod takes its quota, and the pins below
+// are the moves of this algorithm for these names.
 func TestAssignJoinFixedNames(t *testing.T) {
-	before, after := names("linedispatch-", 3), names("linedispatch-", 4)
-	mv := moved(64, before, after)
-	for p, m := range mv {
-		if m[1] != "linedispatch-3" {
-			t.Errorf("partition %d moved %s -> %s", p, m[0], m[1])
+	for _, c := range []struct {
+		partitions int
+		maxMoves   int
+	}{
+		{16, 4},
+		{64, 21},
+	} {
+		before, after := names("linedispatch-", 3), names("linedispatch-", 4)
+		mv := moved(c.partitions, before, after)
+		took := 0
+		for _, m := range mv {
+			if m[1] == "linedispatch-3" {
+				took++
+			}
 		}
-	}
-	if len(mv) < 10 || len(mv) > 22 {
-		t.Errorf("the 4th member took %d partitions, want about 16", len(mv))
+		if want := c.partitions / 4; took != want || len(mv) > c.maxMoves {
+			t.Errorf("%d partitions: the 4th member took %d (want %d), %d moved (max %d)", c.partitions, took, want, len(mv), c.maxMoves)
+		}
 	}
 }
 
 // Property test: for random member sets and partition counts, Assign
-// partitions exactly and is monotone under joins and leaves.
+// partitions exactly, within the bound, with no pair that prefers each other.
 func TestAssignProperties(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < 300; i++ {
 		P := 1 + r.IntN(300)
 		ms := randomNames(r, 1+r.IntN(10))
-		checkPartition(t, P, ms, Assign(P, ms))
-		checkMonotone(t, P, ms)
-	}
-}
-
-// checkMonotone checks that removing the first member moves only its
-// partitions (equivalently, adding it back moves only to it).
-func checkMonotone(t *testing.T, partitions int, members []string) {
-	t.Helper()
-	ms := distinct(members)
-	if len(ms) < 2 {
-		return
-	}
-	gone := members[0]
-	rest := slices.DeleteFunc(slices.Clone(ms), func(m string) bool { return m == gone })
-	for p, mv := range moved(partitions, ms, rest) {
-		if mv[0] != gone {
-			t.Fatalf("removing %q moved partition %d from %q to %q", gone, p, mv[0], mv[1])
-		}
+		a := Assign(P, ms)
+		checkPartition(t, P, ms, a)
+		checkBounded(t, P, ms, a)
+		checkStable(t, P, ms, a)
 	}
 }
 
@@ -322,19 +364,28 @@ func FuzzAssign(f *testing.F) {
 	f.Add(7, "x,,x,y")
 	f.Add(300, "linedispatch-7d9f8c6b5-abcde,linedispatch-7d9f8c6b5-fghij")
 	f.Fuzz(func(t *testing.T, partitions int, list string) {
-		if partitions < 0 || partitions > 2048 || len(list) > 2000 {
+		if partitions < 0 || partitions > MaxPartitionsChecked || len(list) > 400 {
 			t.Skip()
 		}
 		members := strings.Split(list, ",")
 		a := Assign(partitions, members)
 		checkPartition(t, partitions, members, a)
-		checkMonotone(t, partitions, members)
+		checkBounded(t, partitions, members, a)
+		checkStable(t, partitions, members, a)
 	})
 }
 
+// MaxPartitionsChecked bounds FuzzAssign's partition count (the stability
+// check is quadratic).
+const MaxPartitionsChecked = 1024
+
 func BenchmarkAssign(b *testing.B) {
-	ms := names("linedispatch-", 8)
-	for b.Loop() {
-		Assign(64, ms)
+	for _, c := range []struct{ partitions, members int }{{16, 3}, {64, 8}, {1024, 30}} {
+		ms := names("linedispatch-", c.members)
+		b.Run(fmt.Sprintf("P%d/n%d", c.partitions, c.members), func(b *testing.B) {
+			for b.Loop() {
+				Assign(c.partitions, ms)
+			}
+		})
 	}
 }

@@ -18,16 +18,22 @@ func ExampleAssign() {
 	for _, m := range three {
 		fmt.Println(m, a[m])
 	}
-	fmt.Println("partition 5 belongs to", ownership.Owner(5, three))
+	fmt.Println("partition 5 belongs to", ownership.Owner(16, 5, three))
 
-	// A fourth pod only takes partitions; nothing moves between the others.
+	// A fourth pod takes its quota of 4; where the bound now bites
+	// differently, a few partitions also move between the others.
 	b := ownership.Assign(16, append(three, "pod-3"))
-	fmt.Println("pod-3", b["pod-3"])
+	for _, m := range append(three, "pod-3") {
+		fmt.Println(m, b[m])
+	}
 	// Output:
-	// pod-0 [0 2 14]
-	// pod-1 [1 3 5 7 9 10 12 15]
+	// pod-0 [0 2 9 10 14]
+	// pod-1 [1 3 5 7 12 15]
 	// pod-2 [4 6 8 11 13]
 	// partition 5 belongs to pod-1
+	// pod-0 [0 2 4 14]
+	// pod-1 [7 10 12 15]
+	// pod-2 [6 8 11 13]
 	// pod-3 [1 3 5 9]
 }
 

@@ -12,10 +12,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// ProtocolVersion is the version of the member record. Members of other
-// versions still count as members; the field lets a later version tell them
-// apart.
-const ProtocolVersion = 1
+// ProtocolVersion is the version of the member record and of the
+// assignment it implies: 1 was plain rendezvous hashing, 2 is rendezvous
+// with bounded loads (Assign). Members of other versions still count as
+// members, but the tracker logs an error: pods of different versions
+// compute different owners, so some partitions would have two pullers (the
+// pinned priority group lets only one of them receive) or none until every
+// pod runs the same version. Upgrade by replacing all pods, not one by one.
+const ProtocolVersion = 2
 
 // markerTTL is how long the bucket keeps the marker that says a key expired
 // or was removed: long enough for watchers that were briefly disconnected to

@@ -630,6 +630,10 @@ func (t *Tracker) apply(e jetstream.KeyValueEntry) bool {
 			t.log.Error().Str("member", key).Int("theirPartitions", rec.Partitions).Int("ourPartitions", t.partitions).
 				Msg("member assigns over a different partition count: some partitions will have two owners or none until the configurations agree")
 		}
+		if !existed && rec.Version != 0 && rec.Version != ProtocolVersion {
+			t.log.Error().Str("member", key).Int("theirVersion", rec.Version).Int("ourVersion", ProtocolVersion).
+				Msg("member assigns partitions by another protocol version: some partitions will have two owners or none until every pod runs the same version")
+		}
 		if key == t.pod {
 			if rec.Instance == t.instance {
 				t.selfSeen, t.selfRev = e.Created(), e.Revision()
@@ -717,7 +721,7 @@ func (t *Tracker) others() []string {
 // publish makes the assignment for members current and offers it on
 // Updates, replacing a value the reader has not taken yet.
 func (t *Tracker) publish(members []string) {
-	own := owned(t.partitions, members, t.pod)
+	own := Assign(t.partitions, members)[t.pod]
 	t.mu.Lock()
 	prev := t.cur
 	next := Assignment{

@@ -2,10 +2,13 @@ package ownership
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +20,7 @@ import (
 	"github.com/linedispatch/linedispatch/internal/queue/queuetest"
 )
 
-// testPartitions is the partition count of the tracker tests (the default).
+// testPartitions is the partition count of the tracker tests.
 const testPartitions = 64
 
 // fastConfig is a small-TTL configuration: TTL 1s, heartbeat 333ms.
@@ -66,7 +69,7 @@ func converged(trackers []*Tracker, members []string) bool {
 	cover := make([]int, testPartitions)
 	for _, tr := range trackers {
 		a := tr.Current()
-		if !slices.Equal(a.Members, want) || !slices.Equal(a.Owned, owned(testPartitions, want, tr.pod)) {
+		if !slices.Equal(a.Members, want) || !slices.Equal(a.Owned, Assign(testPartitions, want)[tr.pod]) {
 			return false
 		}
 		for _, p := range a.Owned {
@@ -177,7 +180,10 @@ func catchUp(t *testing.T, tr *Tracker) Assignment {
 	return last
 }
 
-func TestJoinMovesPartitionsOnlyToTheNewcomer(t *testing.T) {
+// A join hands over exactly the partitions whose owner Assign changes: the
+// newcomer's quota and, where the bound bites differently, a few between the
+// others. Every old pod's update says what it gained and lost.
+func TestJoinHandsOverTheMovedPartitions(t *testing.T) {
 	c := queuetest.Start(t)
 	cfg := fastConfig(200 * time.Millisecond)
 	pods := names("linedispatch-", 4)
@@ -197,22 +203,26 @@ func TestJoinMovesPartitionsOnlyToTheNewcomer(t *testing.T) {
 		t.Errorf("join took %s, want about Settle (%s)", took, cfg.Settle)
 	}
 
-	var lost []int
+	after := Assign(testPartitions, pods)
+	gained := slices.Clone(newcomer.Current().Owned)
 	for _, tr := range old {
 		a := catchUp(t, tr)
-		if len(a.Gained) != 0 {
-			t.Errorf("%s gained %v on a join", tr.pod, a.Gained)
+		want := after[tr.pod]
+		if g, l := diff(want, before[tr.pod]), diff(before[tr.pod], want); !slices.Equal(a.Gained, g) || !slices.Equal(a.Lost, l) {
+			t.Errorf("%s: gained %v and lost %v, want %v and %v", tr.pod, a.Gained, a.Lost, g, l)
 		}
-		if want := diff(before[tr.pod], a.Owned); !slices.Equal(a.Lost, want) {
-			t.Errorf("%s: Lost %v, want %v", tr.pod, a.Lost, want)
-		}
-		lost = append(lost, a.Lost...)
+		gained = append(gained, a.Gained...)
 	}
-	slices.Sort(lost)
-	if got := newcomer.Current().Owned; !slices.Equal(got, lost) {
-		t.Errorf("newcomer owns %v, the others lost %v", got, lost)
+	slices.Sort(gained)
+	mv := moved(testPartitions, pods[:3], pods)
+	want := slices.Sorted(maps.Keys(mv))
+	if !slices.Equal(gained, want) {
+		t.Errorf("the pods gained %v, Assign moves %v", gained, want)
 	}
-	t.Logf("the 4th pod took %d of %d partitions", len(lost), testPartitions)
+	if n := len(newcomer.Current().Owned); n != testPartitions/4 {
+		t.Errorf("the 4th pod owns %d, want its quota %d", n, testPartitions/4)
+	}
+	t.Logf("the 4th pod took %d of %d partitions; %d moved in all", testPartitions/4, testPartitions, len(mv))
 }
 
 func TestLeaveHandsOverWithinSettle(t *testing.T) {
@@ -454,13 +464,13 @@ func TestUpdatesCoalesce(t *testing.T) {
 	tr.publish([]string{"a", "b", "c"})
 	tr.publish([]string{"a", "c"})
 	got := <-tr.Updates()
-	want := owned(8, []string{"a", "c"}, "a")
+	want := Assign(8, []string{"a", "c"})["a"]
 	if got.Epoch != 4 || !slices.Equal(got.Owned, want) || got.Gained != nil || !slices.Equal(got.Lost, diff(first.Owned, want)) {
 		t.Errorf("coalesced = %+v, want epoch 4 owning %v, losing %v", got, want, diff(first.Owned, want))
 	}
 	// Current is relative to the previous assignment.
 	cur := tr.Current()
-	if !slices.Equal(cur.Gained, diff(want, owned(8, []string{"a", "b", "c"}, "a"))) {
+	if !slices.Equal(cur.Gained, diff(want, Assign(8, []string{"a", "b", "c"})["a"])) {
 		t.Errorf("Current = %+v", cur)
 	}
 	select {
@@ -520,5 +530,50 @@ func TestSilentMemberSweptWithoutMarker(t *testing.T) {
 	}
 	if _, err := kv.Get(context.Background(), "ghost"); err != nil {
 		t.Errorf("the key itself stays (only the view drops it): %v", err)
+	}
+}
+
+// logBuffer collects a tracker's log lines for a test.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A member of another protocol version computes other owners: the tracker
+// still counts it (it is alive and pulling) and logs an error that names it.
+func TestOtherProtocolVersionLogged(t *testing.T) {
+	c := queuetest.Start(t)
+	var logs logBuffer
+	ctx := context.Background()
+	tr, err := Start(ctx, c.JS, testPartitions, "new-pod", fastConfig(200*time.Millisecond), zerolog.New(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.Stop)
+	rec, err := json.Marshal(memberRecord{ID: "old-pod", Instance: "old", StartedAt: time.Now(), HeartbeatAt: time.Now(),
+		TTLMillis: 10_000, Partitions: testPartitions, Version: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jsKV(t, c.JS).Put(ctx, "old-pod", rec); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the old pod is a member", func() bool {
+		return slices.Equal(tr.Current().Members, []string{"new-pod", "old-pod"})
+	})
+	if out := logs.String(); !strings.Contains(out, "another protocol version") || !strings.Contains(out, `"member":"old-pod"`) {
+		t.Errorf("no error naming the old pod's protocol version in the log:\n%s", out)
 	}
 }

@@ -21,7 +21,7 @@ const (
 const (
 	DefaultDataDir         = ".linedispatch/nats"
 	DefaultListen          = "127.0.0.1:4222"
-	DefaultPartitions      = 64
+	DefaultPartitions      = 32
 	DefaultReplicas        = 1
 	DefaultDuplicateWindow = 10 * time.Minute
 	DefaultOutcomeMaxAge   = 90 * 24 * time.Hour
@@ -44,7 +44,8 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// Partitions is the number of intent partitions P. It is fixed when
 	// LINE_INTENTS is created; a different value against an existing stream
-	// is refused. Default DefaultPartitions.
+	// is refused. Unset, it is the existing stream's count, or
+	// DefaultPartitions for a new stream.
 	Partitions int `yaml:"partitions"`
 	// Replicas is the stream replication factor (3 on a production cluster).
 	// Default DefaultReplicas.
@@ -60,16 +61,14 @@ type Config struct {
 	ConnName string `yaml:"-"`
 }
 
-// WithDefaults returns c with every zero field set to its default.
+// WithDefaults returns c with every zero field set to its default, except
+// Partitions: Open resolves an unset count against the existing stream.
 func (c Config) WithDefaults() Config {
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir
 	}
 	if c.Listen == "" {
 		c.Listen = DefaultListen
-	}
-	if c.Partitions == 0 {
-		c.Partitions = DefaultPartitions
 	}
 	if c.Replicas == 0 {
 		c.Replicas = DefaultReplicas
@@ -90,8 +89,8 @@ func (c Config) WithDefaults() Config {
 func (c Config) Validate() error {
 	c = c.WithDefaults()
 	var errs []error
-	if c.Partitions < 1 || c.Partitions > MaxPartitions {
-		errs = append(errs, fmt.Errorf("nats.partitions: must be 1..%d, got %d", MaxPartitions, c.Partitions))
+	if c.Partitions < 0 || c.Partitions > MaxPartitions {
+		errs = append(errs, fmt.Errorf("nats.partitions: must be 1..%d (or unset), got %d", MaxPartitions, c.Partitions))
 	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("nats.replicas: must be 1..5, got %d", c.Replicas))

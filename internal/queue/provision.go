@@ -40,6 +40,9 @@ var partitionsInTransform = regexp.MustCompile(`partition\((\d+),`)
 // StreamConfigs returns the configuration of every stream for cfg.
 func StreamConfigs(cfg Config) []jetstream.StreamConfig {
 	cfg = cfg.WithDefaults()
+	if cfg.Partitions == 0 {
+		cfg.Partitions = DefaultPartitions
+	}
 	return []jetstream.StreamConfig{
 		{
 			Name:        IntentsStream,

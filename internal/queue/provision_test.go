@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
 
 	"github.com/linedispatch/linedispatch/internal/queue"
 	"github.com/linedispatch/linedispatch/internal/queue/queuetest"
@@ -127,5 +128,56 @@ func TestRedactHidesCredentials(t *testing.T) {
 	got := queue.RedactForTest("nats://user:secret@10.0.0.1:4222,nats://10.0.0.2:4222")
 	if strings.Contains(got, "secret") || !strings.Contains(got, "10.0.0.2") {
 		t.Errorf("redact = %q", got)
+	}
+}
+
+// An unset nats.partitions follows the existing LINE_INTENTS (a deployment
+// created under an older default keeps working); only a new stream gets
+// DefaultPartitions, and a set value that disagrees is still refused.
+func TestUnsetPartitionsFollowTheStream(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	open := func(partitions int) (*queue.Conn, error) {
+		return queue.Open(ctx, queue.Config{DataDir: dir, Listen: "127.0.0.1:-1", Partitions: partitions, ConnName: t.Name()}, zerolog.Nop())
+	}
+	for _, step := range []struct {
+		name       string
+		partitions int
+		want       int // 0: refused
+	}{
+		{"new stream, unset: the default", 0, queue.DefaultPartitions},
+		{"existing stream, unset: its count", 0, queue.DefaultPartitions},
+		{"existing stream, another count: refused", queue.DefaultPartitions * 2, 0},
+	} {
+		c, err := open(step.partitions)
+		switch {
+		case step.want == 0 && !errors.Is(err, queue.ErrIncompatibleStream):
+			t.Fatalf("%s: err = %v, want ErrIncompatibleStream", step.name, err)
+		case step.want == 0:
+			continue
+		case err != nil:
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if got := c.Config().Partitions; got != step.want {
+			t.Errorf("%s: partitions %d, want %d", step.name, got, step.want)
+		}
+		c.Close()
+	}
+
+	// A stream created with another count than today's default.
+	dir2 := t.TempDir()
+	c, err := queue.Open(ctx, queue.Config{DataDir: dir2, Listen: "127.0.0.1:-1", Partitions: 7}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	c, err = queue.Open(ctx, queue.Config{DataDir: dir2, Listen: "127.0.0.1:-1"}, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("reopen with nats.partitions unset: %v", err)
+	}
+	defer c.Close()
+	if got := c.Config().Partitions; got != 7 {
+		t.Errorf("reopened with nats.partitions unset: %d partitions, want the stream's 7", got)
 	}
 }

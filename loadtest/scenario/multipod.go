@@ -36,10 +36,6 @@ const (
 	// MaxRebalance bounds podjoin's time from adding pods until every pod
 	// pulls its partitions and sends.
 	MaxRebalance = 10 * time.Second
-	// MaxOwnedSpread bounds podjoin's busiest / idlest pod (owned
-	// partitions): the 90th percentile of rendezvous hashing over 3 pods
-	// and 64 partitions (docs/ownership.md, Balance).
-	MaxOwnedSpread = 1.56
 	// MaxNATSFailGap bounds natsfail's longest pause of all sending.
 	MaxNATSFailGap = 15 * time.Second
 	// activeBefore is how recently before an event a key must have sent to
@@ -746,7 +742,7 @@ func runPodKill(ctx context.Context, h *Harness) error {
 	m.T0 = l.Started()
 	h.event(m.T0, "load started, hot backlog %d intents", hot)
 	// Kill order: the hot bot's owner first, then the others.
-	first := ownership.Owner(m.HotPartition, names)
+	first := ownership.Owner(h.Opts.Partitions, m.HotPartition, names)
 	order := []string{first}
 	for _, n := range names {
 		if n != first {
@@ -898,7 +894,7 @@ func runPodJoin(ctx context.Context, h *Harness) error {
 	// The backlogged bot's partition moves to a joining pod: the window
 	// promise is tested where it is hardest, a key at its limit changing
 	// hands between two live pods.
-	hotBot := hotBotWhere(bots, h.Opts.Partitions, func(p int) bool { return ownership.Owner(p, names) != names[0] })
+	hotBot := hotBotWhere(bots, h.Opts.Partitions, func(p int) bool { return ownership.Owner(h.Opts.Partitions, p, names) != names[0] })
 	h.Param("pods", "1, then 2 more")
 	h.Param("bots", bots)
 	h.Param("loadPerSec", rate)
@@ -1023,7 +1019,7 @@ func runPodJoin(ctx context.Context, h *Harness) error {
 	}
 	for _, k := range keys {
 		p := partitionOf(k.Bot, h.Opts.Partitions)
-		if ownership.Owner(p, names) == names[0] {
+		if ownership.Owner(h.Opts.Partitions, p, names) == names[0] {
 			continue
 		}
 		acc := c.Accepts(k)
@@ -1042,8 +1038,19 @@ func runPodJoin(ctx context.Context, h *Harness) error {
 	h.Report.Check("time from the join until every joining pod sent", finite(firstSend), "<=", MaxRebalance.Seconds(), "s")
 	h.Report.Check("pods pulling exactly the rendezvous assignment", float64(matching), "==", float64(len(names)), "")
 	h.Report.Check("partitions pulled by exactly one pod", float64(rb.OwnedOnce), "==", float64(h.Opts.Partitions), "")
-	h.Report.Check("owned partitions, busiest / idlest pod", finite(rb.Spread), "<=", MaxOwnedSpread, "")
+	h.Report.Check("owned partitions, busiest / idlest pod", finite(rb.Spread), "<=", maxOwnedSpread(h.Opts.Partitions, len(names)), "")
 	return runErr
+}
+
+// maxOwnedSpread bounds podjoin's busiest / idlest pod (owned partitions):
+// the bounded-load assignment gives every pod ⌊P/n⌋ or ⌈P/n⌉
+// (docs/ownership.md, Balance).
+func maxOwnedSpread(partitions, pods int) float64 {
+	lo, hi := partitions/pods, (partitions+pods-1)/pods
+	if lo == 0 {
+		return math.Inf(1)
+	}
+	return round4(float64(hi) / float64(lo))
 }
 
 // finite maps +Inf (never happened) to a large number the report can hold.
