@@ -43,23 +43,26 @@ type fences struct {
 	m  map[int]*fence
 }
 
-// previousOwner returns the pod that owned p (of partitions) before this assignment and is
-// still a member, or "" if there is none (or it is this pod). prev are the
-// members of the previous assignment (nil before the first: the others then
-// converged without this pod, as after its restart).
-func previousOwner(partitions, p int, self string, prev, members []string) string {
+// previousOwners returns, per partition (of partitions), the pod that owned
+// it before this assignment and is still a member, or "" if there is none
+// (or it is this pod). prev are the members of the previous assignment (nil
+// before the first: the others then converged without this pod, as after
+// its restart). One Assign serves all the partitions a change moves.
+func previousOwners(partitions int, self string, prev, members []string) []string {
 	base := prev
 	if base == nil {
 		base = slices.DeleteFunc(slices.Clone(members), func(m string) bool { return m == self })
 	}
-	if len(base) == 0 {
-		return ""
+	out := make([]string, partitions)
+	for old, ps := range ownership.Assign(partitions, base) {
+		if old == self || !slices.Contains(members, old) {
+			continue
+		}
+		for _, p := range ps {
+			out[p] = old
+		}
 	}
-	old := ownership.Owner(partitions, p, base)
-	if old == self || !slices.Contains(members, old) {
-		return ""
-	}
-	return old
+	return out
 }
 
 // fenceGain pauses p's lanes until owner's release record for p.

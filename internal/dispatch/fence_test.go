@@ -33,8 +33,8 @@ func TestPreviousOwner(t *testing.T) {
 		{"owned it before: no fence", three, three, ""},
 	}
 	for _, tt := range tests {
-		if got := previousOwner(64, p, "pod-2", tt.prev, tt.members); got != tt.want {
-			t.Errorf("%s: previousOwner = %q, want %q", tt.name, got, tt.want)
+		if got := previousOwners(64, "pod-2", tt.prev, tt.members)[p]; got != tt.want {
+			t.Errorf("%s: previousOwners[%d] = %q, want %q", tt.name, p, got, tt.want)
 		}
 	}
 }

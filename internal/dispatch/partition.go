@@ -128,9 +128,12 @@ func (ps *partitions) follow(ctx context.Context, o Ownership) {
 			if ps.prev == nil {
 				go ps.recordNotOwned(ctx, a.Owned)
 			}
+			var owners []string
+			if len(a.Gained) > 0 {
+				owners = previousOwners(ps.e.partitions, ps.e.cfg.Pod, ps.prev, a.Members)
+			}
 			for _, p := range a.Gained {
-				owner := previousOwner(ps.e.partitions, p, ps.e.cfg.Pod, ps.prev, a.Members)
-				if err := ps.gain(ctx, p, len(a.Members) <= 1, owner); err != nil && ctx.Err() == nil {
+				if err := ps.gain(ctx, p, len(a.Members) <= 1, owners[p]); err != nil && ctx.Err() == nil {
 					ps.e.log.Error().Err(err).Int("partition", p).Msg("cannot pull a gained partition")
 				}
 			}

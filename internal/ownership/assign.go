@@ -154,7 +154,8 @@ func ownerIndex(partitions int, ms []string) []int32 {
 		}
 		owner[pw.partition] = pw.member
 		load[pw.member]++
-		if free--; free == 0 {
+		free--
+		if free == 0 {
 			break
 		}
 	}
