@@ -47,14 +47,15 @@ type fences struct {
 // it before this assignment and is still a member, or "" if there is none
 // (or it is this pod). prev are the members of the previous assignment (nil
 // before the first: the others then converged without this pod, as after
-// its restart). One Assign serves all the partitions a change moves.
-func previousOwners(partitions int, self string, prev, members []string) []string {
+// its restart) and version its protocol version. One assignment serves all
+// the partitions a change moves.
+func previousOwners(version, partitions int, self string, prev, members []string) []string {
 	base := prev
 	if base == nil {
 		base = slices.DeleteFunc(slices.Clone(members), func(m string) bool { return m == self })
 	}
 	out := make([]string, partitions)
-	for old, ps := range ownership.Assign(partitions, base) {
+	for old, ps := range ownership.AssignVersion(version, partitions, base) {
 		if old == self || !slices.Contains(members, old) {
 			continue
 		}

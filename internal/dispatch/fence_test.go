@@ -33,7 +33,7 @@ func TestPreviousOwner(t *testing.T) {
 		{"owned it before: no fence", three, three, ""},
 	}
 	for _, tt := range tests {
-		if got := previousOwners(64, "pod-2", tt.prev, tt.members)[p]; got != tt.want {
+		if got := previousOwners(ownership.ProtocolVersion, 64, "pod-2", tt.prev, tt.members)[p]; got != tt.want {
 			t.Errorf("%s: previousOwners[%d] = %q, want %q", tt.name, p, got, tt.want)
 		}
 	}

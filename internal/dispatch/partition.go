@@ -29,8 +29,10 @@ type partitions struct {
 	owned  map[int]context.CancelFunc
 	wg     sync.WaitGroup
 	fences fences
-	// prev are the members of the last assignment applied (see fence.go).
-	prev []string
+	// prev are the members of the last assignment applied and prevVersion
+	// its protocol version (see fence.go).
+	prev        []string
+	prevVersion int
 }
 
 func (ps *partitions) ownedSet() map[int]bool {
@@ -130,14 +132,18 @@ func (ps *partitions) follow(ctx context.Context, o Ownership) {
 			}
 			var owners []string
 			if len(a.Gained) > 0 {
-				owners = previousOwners(ps.e.partitions, ps.e.cfg.Pod, ps.prev, a.Members)
+				version := ps.prevVersion
+				if ps.prev == nil {
+					version = a.Version
+				}
+				owners = previousOwners(version, ps.e.partitions, ps.e.cfg.Pod, ps.prev, a.Members)
 			}
 			for _, p := range a.Gained {
 				if err := ps.gain(ctx, p, len(a.Members) <= 1, owners[p]); err != nil && ctx.Err() == nil {
 					ps.e.log.Error().Err(err).Int("partition", p).Msg("cannot pull a gained partition")
 				}
 			}
-			ps.prev = a.Members
+			ps.prev, ps.prevVersion = a.Members, a.Version
 			ps.e.log.Info().Uint64("epoch", a.Epoch).Int("members", len(a.Members)).Int("owned", len(a.Owned)).
 				Ints("gained", a.Gained).Ints("lost", a.Lost).Msg("partition assignment applied")
 			ps.e.rescanSoon()

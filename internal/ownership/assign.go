@@ -162,6 +162,41 @@ func ownerIndex(partitions int, ms []string) []int32 {
 	return owner
 }
 
+// AssignVersion is the assignment of protocol version version: 1 is plain
+// rendezvous hashing (each partition to its highest-weight member, the
+// assignment of pods before 2026-11-22), 2 and later Assign. A tracker
+// assigns by the lowest version among the live members, so pods of both
+// versions agree during a rolling upgrade.
+func AssignVersion(version, partitions int, members []string) map[string][]int {
+	if version != 1 {
+		return Assign(partitions, members)
+	}
+	ms := distinct(members)
+	out := make(map[string][]int, len(ms))
+	for _, m := range ms {
+		out[m] = nil
+	}
+	if len(ms) == 0 || partitions <= 0 {
+		return out
+	}
+	seeds := make([]uint64, len(ms))
+	for i, m := range ms {
+		seeds[i] = memberSeed(m)
+	}
+	for p := 0; p < partitions; p++ {
+		best, bestW := 0, weight(seeds[0], p)
+		for i := 1; i < len(seeds); i++ {
+			// Members are sorted: keeping the first of equal weights
+			// prefers the smaller name.
+			if w := weight(seeds[i], p); w > bestW {
+				best, bestW = i, w
+			}
+		}
+		out[ms[best]] = append(out[ms[best]], p)
+	}
+	return out
+}
+
 // Owner is the member that Assign(partitions, members) gives partition to,
 // or "" when there are no members or partition is not in 0..partitions-1.
 func Owner(partitions, partition int, members []string) string {

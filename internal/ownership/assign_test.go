@@ -67,6 +67,18 @@ func randomNames(r *rand.Rand, n int) []string {
 // exactly the distinct members, consistent with Owner.
 func checkPartition(t *testing.T, partitions int, members []string, a map[string][]int) {
 	t.Helper()
+	owner := checkCover(t, partitions, members, a)
+	for p := 0; p < partitions; p += sampleEvery(partitions) {
+		if got := Owner(partitions, p, members); got != owner[p] {
+			t.Fatalf("Owner(%d) = %q, Assign says %q", p, got, owner[p])
+		}
+	}
+}
+
+// checkCover checks that a is a partition of 0..partitions-1 over exactly
+// the distinct members and returns each partition's owner.
+func checkCover(t *testing.T, partitions int, members []string, a map[string][]int) []string {
+	t.Helper()
 	ms := distinct(members)
 	if len(a) != len(ms) {
 		t.Fatalf("Assign has %d members, want %d", len(a), len(ms))
@@ -90,17 +102,12 @@ func checkPartition(t *testing.T, partitions int, members []string, a map[string
 			owner[p], owned[p] = m, true
 		}
 	}
-	for p, m := range owner {
+	for p := range owner {
 		if len(ms) > 0 && !owned[p] {
 			t.Fatalf("partition %d has no owner", p)
 		}
-		if p%sampleEvery(partitions) != 0 {
-			continue
-		}
-		if got := Owner(partitions, p, members); got != m {
-			t.Fatalf("Owner(%d) = %q, Assign says %q", p, got, m)
-		}
 	}
+	return owner
 }
 
 func TestAssignEveryPartitionHasOneOwner(t *testing.T) {
@@ -130,6 +137,34 @@ func TestAssignEveryPartitionHasOneOwner(t *testing.T) {
 				t.Error("Assign depends on the order of members")
 			}
 		})
+	}
+}
+
+// Version 1 is plain rendezvous hashing, the assignment of pods before
+// 2026-11-22: a version-2 pod must compute exactly what they compute while
+// one of them is a member (the golden value is version 1's own).
+func TestAssignVersionOneIsPlainRendezvous(t *testing.T) {
+	got := AssignVersion(1, 16, []string{"pod-2", "pod-0", "pod-1"})
+	want := map[string][]int{"pod-0": {0, 2, 14}, "pod-1": {1, 3, 5, 7, 9, 10, 12, 15}, "pod-2": {4, 6, 8, 11, 13}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("AssignVersion(1, 16, pod-0..2) = %v, want %v", got, want)
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	for i := 0; i < 200; i++ {
+		ms := distinct(randomNames(r, 1+r.IntN(8)))
+		P := 1 + r.IntN(100)
+		a := AssignVersion(1, P, ms)
+		checkCover(t, P, ms, a)
+		for m, ps := range a {
+			for _, p := range ps {
+				if want := ms[rendezvousBest(p, ms)]; m != want {
+					t.Fatalf("%v: partition %d to %s, its highest-weight member is %s", ms, p, m, want)
+				}
+			}
+		}
+	}
+	if !reflect.DeepEqual(AssignVersion(ProtocolVersion, 64, names("pod-", 5)), Assign(64, names("pod-", 5))) {
+		t.Error("AssignVersion(ProtocolVersion) is not Assign")
 	}
 }
 

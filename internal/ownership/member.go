@@ -13,12 +13,10 @@ import (
 )
 
 // ProtocolVersion is the version of the member record and of the
-// assignment it implies: 1 was plain rendezvous hashing, 2 is rendezvous
-// with bounded loads (Assign). Members of other versions still count as
-// members, but the tracker logs an error: pods of different versions
-// compute different owners, so some partitions would have two pullers (the
-// pinned priority group lets only one of them receive) or none until every
-// pod runs the same version. Upgrade by replacing all pods, not one by one.
+// assignment it implies (AssignVersion): 1 is plain rendezvous hashing, 2
+// rendezvous with bounded loads (Assign). A tracker assigns by the lowest
+// version among the live members, so a rolling upgrade keeps every pod on
+// the same assignment: version 1 until the last version-1 pod is gone.
 const ProtocolVersion = 2
 
 // markerTTL is how long the bucket keeps the marker that says a key expired

@@ -29,6 +29,10 @@ type Assignment struct {
 	Gained []int
 	// Lost are the partitions owned before and not now, ascending.
 	Lost []int
+	// Version is the protocol version the partitions were assigned by
+	// (AssignVersion): the lowest among the members, so that pods of two
+	// versions agree during a rolling upgrade.
+	Version int
 }
 
 // Owns reports whether partition p is in a.Owned.
@@ -44,6 +48,7 @@ func (a Assignment) clone() Assignment {
 		Owned:   slices.Clone(a.Owned),
 		Gained:  slices.Clone(a.Gained),
 		Lost:    slices.Clone(a.Lost),
+		Version: a.Version,
 	}
 }
 
@@ -63,6 +68,7 @@ type member struct {
 	instance string
 	created  time.Time // server time of its last heartbeat
 	ttl      time.Duration
+	version  int // ProtocolVersion of its record; 0 if unreadable
 }
 
 // Tracker keeps this pod registered in the members bucket and follows the
@@ -553,7 +559,7 @@ func (t *Tracker) run(ctx context.Context, w jetstream.KeyWatcher) {
 		case <-settle.C:
 			t.dirty = false
 			live := t.live()
-			if t.lastSent.Epoch == 0 || !slices.Equal(live, t.cur.Members) {
+			if t.lastSent.Epoch == 0 || !slices.Equal(live, t.cur.Members) || t.assignVersion(live) != t.cur.Version {
 				t.publish(live)
 			}
 			t.readyOnce.Do(func() { close(t.ready) })
@@ -583,7 +589,7 @@ func (t *Tracker) endOfReplay(settle *time.Timer) {
 	if t.snap == nil {
 		return
 	}
-	changed := t.lastSent.Epoch == 0 || !sameNames(t.members, t.snap)
+	changed := t.lastSent.Epoch == 0 || !sameMembers(t.members, t.snap)
 	t.members, t.snap = t.snap, nil
 	if t.sweep() {
 		changed = true
@@ -593,12 +599,13 @@ func (t *Tracker) endOfReplay(settle *time.Timer) {
 	}
 }
 
-func sameNames(a, b map[string]member) bool {
+// sameMembers reports whether a and b have the same names and versions.
+func sameMembers(a, b map[string]member) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	for k := range a {
-		if _, ok := b[k]; !ok {
+	for k, m := range a {
+		if n, ok := b[k]; !ok || n.version != m.version {
 			return false
 		}
 	}
@@ -613,26 +620,28 @@ func (t *Tracker) apply(e jetstream.KeyValueEntry) bool {
 		into = t.snap
 	}
 	key := e.Key()
-	_, existed := into[key]
+	old, existed := into[key]
 	switch e.Operation() {
 	case jetstream.KeyValuePut:
 		rec, err := decodeRecord(e.Value())
 		if err != nil {
 			t.log.Warn().Err(err).Str("member", key).Msg("unreadable member record; counting it as a member with this pod's TTL")
 		}
-		m := member{instance: rec.Instance, created: e.Created(), ttl: rec.ttl()}
+		m := member{instance: rec.Instance, created: e.Created(), ttl: rec.ttl(), version: rec.Version}
 		if m.ttl <= 0 {
 			m.ttl = t.cfg.TTL
 		}
 		into[key] = m
-		changed := !existed
+		// A pod restarted under the same name with another version changes
+		// the assignment's version, not the names.
+		changed := !existed || old.version != m.version
 		if !existed && rec.Partitions > 0 && rec.Partitions != t.partitions {
 			t.log.Error().Str("member", key).Int("theirPartitions", rec.Partitions).Int("ourPartitions", t.partitions).
 				Msg("member assigns over a different partition count: some partitions will have two owners or none until the configurations agree")
 		}
-		if !existed && rec.Version != 0 && rec.Version != ProtocolVersion {
-			t.log.Error().Str("member", key).Int("theirVersion", rec.Version).Int("ourVersion", ProtocolVersion).
-				Msg("member assigns partitions by another protocol version: some partitions will have two owners or none until every pod runs the same version")
+		if rec.Version != 0 && rec.Version != ProtocolVersion && (!existed || old.version != m.version) {
+			t.log.Warn().Str("member", key).Int("theirVersion", rec.Version).Int("ourVersion", ProtocolVersion).
+				Msg("member runs another protocol version: partitions are assigned by the lowest version among the members until every pod runs the same")
 		}
 		if key == t.pod {
 			if rec.Instance == t.instance {
@@ -643,7 +652,7 @@ func (t *Tracker) apply(e jetstream.KeyValueEntry) bool {
 			} else {
 				t.kickHeartbeat() // a write by someone else: the heartbeat finds out who
 			}
-		} else if changed && t.snap == nil {
+		} else if !existed && t.snap == nil {
 			t.log.Info().Str("member", key).Str("instance", rec.Instance).Msg("member joined")
 		}
 		return changed && t.snap == nil
@@ -718,10 +727,24 @@ func (t *Tracker) others() []string {
 	return slices.DeleteFunc(t.live(), func(m string) bool { return m == t.pod })
 }
 
+// assignVersion is the protocol version members assign by: the lowest
+// among them (this pod's is ProtocolVersion; an unreadable record counts as
+// this pod's version).
+func (t *Tracker) assignVersion(members []string) int {
+	v := ProtocolVersion
+	for _, name := range members {
+		if m, ok := t.members[name]; ok && m.version >= 1 && m.version < v {
+			v = m.version
+		}
+	}
+	return v
+}
+
 // publish makes the assignment for members current and offers it on
 // Updates, replacing a value the reader has not taken yet.
 func (t *Tracker) publish(members []string) {
-	own := Assign(t.partitions, members)[t.pod]
+	version := t.assignVersion(members)
+	own := AssignVersion(version, t.partitions, members)[t.pod]
 	t.mu.Lock()
 	prev := t.cur
 	next := Assignment{
@@ -730,10 +753,11 @@ func (t *Tracker) publish(members []string) {
 		Owned:   own,
 		Gained:  diff(own, prev.Owned),
 		Lost:    diff(prev.Owned, own),
+		Version: version,
 	}
 	t.cur = next
 	t.mu.Unlock()
-	t.log.Info().Uint64("epoch", next.Epoch).Strs("members", members).Int("owned", len(own)).
+	t.log.Info().Uint64("epoch", next.Epoch).Strs("members", members).Int("version", version).Int("owned", len(own)).
 		Ints("gained", next.Gained).Ints("lost", next.Lost).Msg("partition assignment")
 
 	base := t.lastSent.Owned

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -551,29 +552,52 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-// A member of another protocol version computes other owners: the tracker
-// still counts it (it is alive and pulling) and logs an error that names it.
-func TestOtherProtocolVersionLogged(t *testing.T) {
+// A rolling upgrade from version 1 (plain rendezvous): while a member of
+// version 1 is alive, every pod assigns by version 1, so old and new pods
+// agree; when that pod comes back as version 2 under the same name (a
+// StatefulSet's rolling update), the names stay and the version changes.
+func TestRollingUpgradeAssignsByTheLowestVersion(t *testing.T) {
 	c := queuetest.Start(t)
 	var logs logBuffer
 	ctx := context.Background()
-	tr, err := Start(ctx, c.JS, testPartitions, "new-pod", fastConfig(200*time.Millisecond), zerolog.New(&logs))
+	cfg := fastConfig(200 * time.Millisecond)
+	pods := names("linedispatch-", 3)
+	tr, err := Start(ctx, c.JS, testPartitions, pods[0], cfg, zerolog.New(&logs))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(tr.Stop)
-	rec, err := json.Marshal(memberRecord{ID: "old-pod", Instance: "old", StartedAt: time.Now(), HeartbeatAt: time.Now(),
-		TTLMillis: 10_000, Partitions: testPartitions, Version: 1})
-	if err != nil {
-		t.Fatal(err)
+	other := start(t, c.JS, pods[1], cfg)
+	if reflect.DeepEqual(AssignVersion(1, testPartitions, pods), Assign(testPartitions, pods)) {
+		t.Fatal("versions 1 and 2 agree for these names: the test would prove nothing")
 	}
-	if _, err := jsKV(t, c.JS).Put(ctx, "old-pod", rec); err != nil {
-		t.Fatal(err)
+	// pods[2] runs version 1: a record as its heartbeat writes it.
+	put := func(version int) {
+		t.Helper()
+		rec, err := json.Marshal(memberRecord{ID: pods[2], Instance: fmt.Sprint("v", version), StartedAt: time.Now(), HeartbeatAt: time.Now(),
+			TTLMillis: 10_000, Partitions: testPartitions, Version: version})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := jsKV(t, c.JS).Put(ctx, pods[2], rec); err != nil {
+			t.Fatal(err)
+		}
 	}
-	eventually(t, 5*time.Second, "the old pod is a member", func() bool {
-		return slices.Equal(tr.Current().Members, []string{"new-pod", "old-pod"})
-	})
-	if out := logs.String(); !strings.Contains(out, "another protocol version") || !strings.Contains(out, `"member":"old-pod"`) {
-		t.Errorf("no error naming the old pod's protocol version in the log:\n%s", out)
+	assignedBy := func(version int) bool {
+		want := AssignVersion(version, testPartitions, pods)
+		for _, x := range []*Tracker{tr, other} {
+			a := x.Current()
+			if a.Version != version || !slices.Equal(a.Members, pods) || !slices.Equal(a.Owned, want[x.pod]) {
+				return false
+			}
+		}
+		return true
 	}
+	put(1)
+	eventually(t, 5*time.Second, "both new pods assign by version 1", func() bool { return assignedBy(1) })
+	if out := logs.String(); !strings.Contains(out, "another protocol version") || !strings.Contains(out, `"member":"`+pods[2]+`"`) {
+		t.Errorf("no warning naming the version-1 pod in the log:\n%s", out)
+	}
+	put(2)
+	eventually(t, 5*time.Second, "all assign by version 2 once the old pod restarted as version 2", func() bool { return assignedBy(2) })
 }
