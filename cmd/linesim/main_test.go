@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/linedispatch/linedispatch/internal/linesim"
+	"github.com/linedispatch/linedispatch/internal/logtest"
 )
 
 const (
@@ -131,10 +131,10 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	defer cancel()
 	ready := make(chan *linesim.Server, 1)
 	done := make(chan int, 1)
-	var logs bytes.Buffer
+	var logs logtest.Buffer
 	go func() {
 		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--channel", "1234567890:secret-value:" + bot1,
-			"--static-token", "dev-token", "--log-level", "debug"}, io.Discard, &syncWriter{w: &logs}, func(s *linesim.Server) { ready <- s })
+			"--static-token", "dev-token", "--log-level", "debug"}, io.Discard, &logs, func(s *linesim.Server) { ready <- s })
 	}()
 	var srv *linesim.Server
 	select {
@@ -187,16 +187,4 @@ func TestRunRejectsBadFlags(t *testing.T) {
 	if code := run(context.Background(), []string{"--channel", "1:s", "--log-level", "loud"}, io.Discard, &errOut, nil); code != 2 {
 		t.Fatalf("exit code %d", code)
 	}
-}
-
-// syncWriter serialises writes (the logger writes from several goroutines).
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }

@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linedispatch/linedispatch/intent"
+	"github.com/linedispatch/linedispatch/internal/logtest"
 	"github.com/linedispatch/linedispatch/internal/queue"
 	"github.com/linedispatch/linedispatch/internal/queue/queuetest"
 )
@@ -63,27 +62,8 @@ func stored(t *testing.T, ctx context.Context, js jetstream.JetStream) []storedI
 	return out
 }
 
-// syncBuffer is a bytes.Buffer safe for a command's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// testStdio returns a stdio writing to buffers, with env vars from env.
-func testStdio(env map[string]string) (stdio, *syncBuffer, *syncBuffer) {
-	out, errb := &syncBuffer{}, &syncBuffer{}
+func testStdio(env map[string]string) (stdio, *logtest.Buffer, *logtest.Buffer) {
+	out, errb := &logtest.Buffer{}, &logtest.Buffer{}
 	return stdio{
 		stdout: out,
 		stderr: errb,

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/linedispatch/linedispatch/internal/logtest"
 	"github.com/linedispatch/linedispatch/internal/queue"
 	"github.com/linedispatch/linedispatch/internal/queue/queuetest"
 )
@@ -534,31 +535,13 @@ func TestSilentMemberSweptWithoutMarker(t *testing.T) {
 	}
 }
 
-// logBuffer collects a tracker's log lines for a test.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A rolling upgrade from version 1 (plain rendezvous): while a member of
 // version 1 is alive, every pod assigns by version 1, so old and new pods
 // agree; when that pod comes back as version 2 under the same name (a
 // StatefulSet's rolling update), the names stay and the version changes.
 func TestRollingUpgradeAssignsByTheLowestVersion(t *testing.T) {
 	c := queuetest.Start(t)
-	var logs logBuffer
+	var logs logtest.Buffer
 	ctx := context.Background()
 	cfg := fastConfig(200 * time.Millisecond)
 	pods := names("linedispatch-", 3)
