@@ -31,13 +31,7 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Conn, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	// An unset partition count follows an existing LINE_INTENTS, whose count
-	// was fixed when it was created; only a new stream gets the default.
-	adopt := cfg.Partitions == 0
 	cfg = cfg.WithDefaults()
-	if adopt {
-		cfg.Partitions = DefaultPartitions
-	}
 	c := &Conn{cfg: cfg, url: cfg.URL, closed: make(chan struct{})}
 	if cfg.URL == "" {
 		srv, err := StartEmbedded(cfg.DataDir, cfg.Listen)
@@ -74,58 +68,39 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Conn, error) {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	c.NC, c.JS = nc, js
-	if c.cfg, err = provisionWithRetry(ctx, js, cfg, adopt, log); err != nil {
+	partitions, err := provisionWithRetry(ctx, js, cfg, log)
+	if err != nil {
 		c.Close()
 		return nil, err
 	}
+	if cfg.Partitions == 0 && partitions != DefaultPartitions {
+		log.Info().Int("partitions", partitions).Int("default", DefaultPartitions).
+			Msg("nats.partitions not set: using the partition count LINE_INTENTS was created with")
+	}
+	c.cfg.Partitions = partitions
 	return c, nil
 }
 
 // provisionWithRetry retries provisioning for a minute: a cluster that is
 // still electing its JetStream leader answers nothing for a while, and a pod
 // started with it should wait, not exit. A refused configuration is final.
-// With adopt, the partition count is an existing LINE_INTENTS's; the config
-// provisioned is returned.
-func provisionWithRetry(ctx context.Context, js jetstream.JetStream, cfg Config, adopt bool, log zerolog.Logger) (Config, error) {
+// It returns LINE_INTENTS's partition count (see Provision).
+func provisionWithRetry(ctx context.Context, js jetstream.JetStream, cfg Config, log zerolog.Logger) (int, error) {
 	deadline := time.Now().Add(time.Minute)
 	for attempt := 1; ; attempt++ {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := adoptPartitions(pctx, js, &cfg, adopt, log)
-		if err == nil {
-			err = Provision(pctx, js, cfg)
-		}
+		partitions, err := provision(pctx, js, cfg)
 		cancel()
 		if err == nil || errors.Is(err, ErrIncompatibleStream) || ctx.Err() != nil || time.Now().After(deadline) {
-			return cfg, err
+			return partitions, err
 		}
 		log.Warn().Err(err).Int("attempt", attempt).Msg("provisioning streams failed; retrying")
 		select {
 		case <-ctx.Done():
-			return cfg, ctx.Err()
+			return 0, ctx.Err()
 		case <-time.After(time.Second):
 		}
 	}
-}
-
-// adoptPartitions sets cfg.Partitions to an existing LINE_INTENTS's count
-// when adopt is set (nats.partitions was not configured).
-func adoptPartitions(ctx context.Context, js jetstream.JetStream, cfg *Config, adopt bool, log zerolog.Logger) error {
-	if !adopt {
-		return nil
-	}
-	s, err := js.Stream(ctx, IntentsStream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("look up stream %s: %w", IntentsStream, err)
-	}
-	if n := PartitionsOf(s.CachedInfo().Config); n > 0 && n != cfg.Partitions {
-		log.Info().Int("partitions", n).Int("default", cfg.Partitions).
-			Msg("nats.partitions not set: using the partition count LINE_INTENTS was created with")
-		cfg.Partitions = n
-	}
-	return nil
 }
 
 // URL is the client URL of the server in use (the embedded one's, if any).

@@ -98,44 +98,64 @@ func StreamConfigs(cfg Config) []jetstream.StreamConfig {
 
 // Provision creates every stream, or checks that an existing one is
 // compatible and updates its adjustable settings (duplicate window, ages).
-// It is safe to run from every pod at every start.
+// With cfg.Partitions unset, an existing LINE_INTENTS keeps the partition
+// count it was created with. It is safe to run from every pod at every start.
 func Provision(ctx context.Context, js jetstream.JetStream, cfg Config) error {
-	for _, want := range StreamConfigs(cfg) {
-		if err := ensureStream(ctx, js, want); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := provision(ctx, js, cfg)
+	return err
 }
 
-func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig) error {
+// provision is Provision; it returns LINE_INTENTS's partition count.
+func provision(ctx context.Context, js jetstream.JetStream, cfg Config) (int, error) {
+	partitions := 0
+	for _, want := range StreamConfigs(cfg) {
+		got, err := ensureStream(ctx, js, want, cfg.Partitions == 0)
+		if err != nil {
+			return 0, err
+		}
+		if want.Name == IntentsStream {
+			partitions = PartitionsOf(got)
+		}
+	}
+	return partitions, nil
+}
+
+// ensureStream creates want or checks an existing stream against it, and
+// returns the configuration in use. With anyPartitions (nats.partitions
+// unset) an existing partitioned stream's count is accepted.
+func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig, anyPartitions bool) (jetstream.StreamConfig, error) {
 	s, err := js.Stream(ctx, want.Name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		if _, err := js.CreateStream(ctx, want); err != nil {
 			if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 				// Another pod created it first: check it like an old one.
-				return ensureStream(ctx, js, want)
+				return ensureStream(ctx, js, want, anyPartitions)
 			}
-			return fmt.Errorf("create stream %s: %w", want.Name, err)
+			return want, fmt.Errorf("create stream %s: %w", want.Name, err)
 		}
-		return nil
+		return want, nil
 	}
 	if err != nil {
-		return fmt.Errorf("look up stream %s: %w", want.Name, err)
+		return want, fmt.Errorf("look up stream %s: %w", want.Name, err)
 	}
 	have := s.CachedInfo().Config
+	if n := PartitionsOf(have); anyPartitions && n > 0 && want.SubjectTransform != nil {
+		// The count was fixed when the stream was created (perhaps under
+		// an older default); only a new stream gets DefaultPartitions.
+		want.SubjectTransform = &jetstream.SubjectTransformConfig{Source: want.SubjectTransform.Source, Destination: partitionTransform(n)}
+	}
 	if err := compatible(have, want); err != nil {
-		return fmt.Errorf("stream %s: %w: %w", want.Name, ErrIncompatibleStream, err)
+		return want, fmt.Errorf("stream %s: %w: %w", want.Name, ErrIncompatibleStream, err)
 	}
 	if have.Duplicates == want.Duplicates && have.MaxAge == want.MaxAge && have.MaxConsumers == want.MaxConsumers {
-		return nil
+		return want, nil
 	}
 	upd := have
 	upd.Duplicates, upd.MaxAge, upd.MaxConsumers = want.Duplicates, want.MaxAge, want.MaxConsumers
 	if _, err := js.UpdateStream(ctx, upd); err != nil {
-		return fmt.Errorf("update stream %s: %w", want.Name, err)
+		return want, fmt.Errorf("update stream %s: %w", want.Name, err)
 	}
-	return nil
+	return want, nil
 }
 
 // compatible reports why have cannot serve as want, or nil.
