@@ -92,18 +92,7 @@ func distinct(members []string) []string {
 //
 // Assign is pure: the order of members and duplicates in it do not matter.
 func Assign(partitions int, members []string) map[string][]int {
-	ms := distinct(members)
-	out := make(map[string][]int, len(ms))
-	for _, m := range ms {
-		out[m] = nil
-	}
-	if len(ms) == 0 || partitions <= 0 {
-		return out
-	}
-	for p, i := range ownerIndex(partitions, ms) {
-		out[ms[i]] = append(out[ms[i]], p)
-	}
-	return out
+	return AssignVersion(ProtocolVersion, partitions, members)
 }
 
 // pairWeight is one (member, partition) pair of Assign's greedy matching.
@@ -114,8 +103,37 @@ type pairWeight struct {
 }
 
 // ownerIndex returns, for each partition, the index in ms (sorted, distinct,
-// not empty) of its owner under Assign.
-func ownerIndex(partitions int, ms []string) []int32 {
+// not empty) of its owner under the assignment of protocol version version.
+func ownerIndex(version, partitions int, ms []string) []int32 {
+	if version == 1 {
+		return rendezvousIndex(partitions, ms)
+	}
+	return boundedIndex(partitions, ms)
+}
+
+// rendezvousIndex is version 1's ownerIndex: each partition to its
+// highest-weight member; ms is sorted, so keeping the first of equal weights
+// prefers the smaller name.
+func rendezvousIndex(partitions int, ms []string) []int32 {
+	seeds := make([]uint64, len(ms))
+	for i, m := range ms {
+		seeds[i] = memberSeed(m)
+	}
+	owner := make([]int32, partitions)
+	for p := range owner {
+		bestW := weight(seeds[0], p)
+		for i := 1; i < len(seeds); i++ {
+			if w := weight(seeds[i], p); w > bestW {
+				owner[p], bestW = int32(i), w
+			}
+		}
+	}
+	return owner
+}
+
+// boundedIndex is Assign's ownerIndex: the greedy matching with bounded
+// loads.
+func boundedIndex(partitions int, ms []string) []int32 {
 	n := len(ms)
 	pairs := make([]pairWeight, 0, partitions*n)
 	for i, m := range ms {
@@ -168,9 +186,6 @@ func ownerIndex(partitions int, ms []string) []int32 {
 // assigns by the lowest version among the live members, so pods of both
 // versions agree during a rolling upgrade.
 func AssignVersion(version, partitions int, members []string) map[string][]int {
-	if version != 1 {
-		return Assign(partitions, members)
-	}
 	ms := distinct(members)
 	out := make(map[string][]int, len(ms))
 	for _, m := range ms {
@@ -179,20 +194,8 @@ func AssignVersion(version, partitions int, members []string) map[string][]int {
 	if len(ms) == 0 || partitions <= 0 {
 		return out
 	}
-	seeds := make([]uint64, len(ms))
-	for i, m := range ms {
-		seeds[i] = memberSeed(m)
-	}
-	for p := 0; p < partitions; p++ {
-		best, bestW := 0, weight(seeds[0], p)
-		for i := 1; i < len(seeds); i++ {
-			// Members are sorted: keeping the first of equal weights
-			// prefers the smaller name.
-			if w := weight(seeds[i], p); w > bestW {
-				best, bestW = i, w
-			}
-		}
-		out[ms[best]] = append(out[ms[best]], p)
+	for p, i := range ownerIndex(version, partitions, ms) {
+		out[ms[i]] = append(out[ms[i]], p)
 	}
 	return out
 }
@@ -204,5 +207,5 @@ func Owner(partitions, partition int, members []string) string {
 	if len(ms) == 0 || partition < 0 || partition >= partitions {
 		return ""
 	}
-	return ms[ownerIndex(partitions, ms)[partition]]
+	return ms[ownerIndex(ProtocolVersion, partitions, ms)[partition]]
 }

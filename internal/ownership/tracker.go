@@ -639,7 +639,7 @@ func (t *Tracker) apply(e jetstream.KeyValueEntry) bool {
 			t.log.Error().Str("member", key).Int("theirPartitions", rec.Partitions).Int("ourPartitions", t.partitions).
 				Msg("member assigns over a different partition count: some partitions will have two owners or none until the configurations agree")
 		}
-		if rec.Version != 0 && rec.Version != ProtocolVersion && (!existed || old.version != m.version) {
+		if changed && rec.Version != 0 && rec.Version != ProtocolVersion {
 			t.log.Warn().Str("member", key).Int("theirVersion", rec.Version).Int("ourVersion", ProtocolVersion).
 				Msg("member runs another protocol version: partitions are assigned by the lowest version among the members until every pod runs the same")
 		}
