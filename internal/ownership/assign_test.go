@@ -292,21 +292,21 @@ func TestAssignBoundedLoads(t *testing.T) {
 	}
 }
 
+// ownerOf inverts an assignment: each partition's member.
+func ownerOf(partitions int, a map[string][]int) []string {
+	owner := make([]string, partitions)
+	for m, ps := range a {
+		for _, p := range ps {
+			owner[p] = m
+		}
+	}
+	return owner
+}
+
 // moved returns the partitions whose owner differs between a and b.
 func moved(partitions int, before, after []string) (moves map[int][2]string) {
 	moves = map[int][2]string{}
-	a, b := Assign(partitions, before), Assign(partitions, after)
-	x, y := make([]string, partitions), make([]string, partitions)
-	for m, ps := range a {
-		for _, p := range ps {
-			x[p] = m
-		}
-	}
-	for m, ps := range b {
-		for _, p := range ps {
-			y[p] = m
-		}
-	}
+	x, y := ownerOf(partitions, Assign(partitions, before)), ownerOf(partitions, Assign(partitions, after))
 	for p := range x {
 		if x[p] != y[p] {
 			moves[p] = [2]string{x[p], y[p]}
