@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
-	"github.com/linedispatch/linedispatch/internal/limiter"
 	"github.com/linedispatch/linedispatch/internal/lineapi"
 	"github.com/linedispatch/linedispatch/internal/outcome"
 	"github.com/linedispatch/linedispatch/internal/sender"
@@ -58,10 +56,15 @@ func (e *Engine) attempt(ctx context.Context, j *job) result {
 		Body:     j.body,
 		RetryKey: j.in.EffectiveRetryKey(),
 	}
-	if j.staleAfter > 0 {
-		req.Wrote = e.departure(j.limiter, j.reservedAt, j.staleAfter)
+	var f *flight
+	if j.limiter != nil {
+		f = e.newFlight(j)
+		req.Wrote, req.Answered = f.wroteAt, f.answeredAt
 	}
 	resp, err := e.sender.Send(ctx, req)
+	if f != nil {
+		f.settle(time.Now())
+	}
 	class := sender.Classify(resp, err)
 	if class != sender.ClassCanceled {
 		j.attempts++
@@ -102,24 +105,6 @@ func (e *Engine) attempt(ctx context.Context, j *job) result {
 		}
 		e.recordDead(ctx, j, reason, err)
 		return result{j: j, kind: resultFinished}
-	}
-}
-
-// departure returns the sender's Wrote hook for a request admitted at
-// `admitted`: if the request was written more than staleAfter later (the
-// process was descheduled between the check above and the write, or the
-// connection pool made it wait), the admission moves to the write. The check
-// before Send keeps such a request from going out on an old token; this
-// keeps the window log at the true departure for the admissions that follow.
-// Only the first write counts: the log holds one entry per admission.
-func (e *Engine) departure(l *limiter.Limiter, admitted time.Time, staleAfter time.Duration) func(time.Time) {
-	var once atomic.Bool
-	return func(wrote time.Time) {
-		if once.Swap(true) || wrote.Sub(admitted) <= staleAfter {
-			return
-		}
-		l.Restamp(admitted, wrote)
-		e.metrics.stale.WithLabelValues("restamped_at_write").Inc()
 	}
 }
 

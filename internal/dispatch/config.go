@@ -166,5 +166,10 @@ func (c Config) Validate() error {
 	if err := c.Retry.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("dispatch.retry: %w", err))
 	}
+	// Checked here, not only when the first lane needs a limiter: a bad
+	// value must stop the pod at start. Errors read "dispatch.limiter: …".
+	if err := c.Limiter.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("dispatch.%w", err))
+	}
 	return errors.Join(errs...)
 }

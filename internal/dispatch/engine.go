@@ -36,6 +36,7 @@ type Engine struct {
 	units      Units
 	log        zerolog.Logger
 	metrics    *Metrics
+	floors     answerFloors // fastest recent answer per endpoint (see flight)
 
 	credits chan struct{} // one per intent the pod may hold
 	held    *heldSet      // every held job, and which one holds a stored message
@@ -104,6 +105,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		metrics:    m,
 		credits:    make(chan struct{}, cfg.MaxHeld),
 		held:       newHeldSet(),
+		floors:     newAnswerFloors(),
 	}
 	for i := 0; i < cfg.MaxHeld; i++ {
 		e.credits <- struct{}{}

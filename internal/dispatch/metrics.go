@@ -17,6 +17,9 @@ type Metrics struct {
 	// the mean batch.
 	spillBatches prometheus.Counter
 	stale        *prometheus.CounterVec
+	// lateAnswers counts requests whose answer came late enough to move
+	// them in their lane's window log (see limiter.Answered).
+	lateAnswers *prometheus.CounterVec
 	// redelivered counts redeliveries of messages the pod still held.
 	redelivered prometheus.Counter
 	// lookahead counts intents read ahead of their partition's consumer.
@@ -58,8 +61,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	})
 	m.stale = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "linedispatch_stale_tokens_total",
-		Help: "Requests that would have left more than a third of the limiter's guard after their token (a starved worker): restamped (the admission moved to the real departure) or requeued (a new token).",
+		Help: "Requests that would have left more than a tenth of the limiter's guard after their token (a starved worker): restamped (the admission moved to the real departure) or requeued (a new token).",
 	}, []string{"action"})
+	m.lateAnswers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "linedispatch_late_answers_total",
+		Help: "Requests answered more than half the limiter's guard later than the fastest recent answer of their endpoint: LINE may have counted them that much after they left (a stall on the way), so their lane's window log moved them there. Many of them mean a slow or jittery path to LINE.",
+	}, []string{"endpoint"})
 	m.redelivered = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "linedispatch_redeliveries_ignored_total",
 		Help: "Messages JetStream delivered again while the pod still held them, or just after it finished them (their ack deadline passed, e.g. keep-alive ran late): ignored; the held copy is acked or handed back, a finished one is acked again.",
@@ -69,7 +76,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help: "Intents read from LINE_INTENTS ahead of their partition's consumer, because the partition was deep (a hot key's backlog passing through) and their key did not spill.",
 	})
 	if reg != nil {
-		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills, m.spillBatches, m.stale, m.redelivered, m.lookahead)
+		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills, m.spillBatches, m.stale, m.lateAnswers, m.redelivered, m.lookahead)
 	}
 	return m
 }

@@ -48,6 +48,11 @@ type Config struct {
 	Guard time.Duration `yaml:"guard" json:"guard,omitempty"`
 	// AIMD governs the reaction to LINE's 429 (not the monthly quota).
 	AIMD AIMDConfig `yaml:"aimd" json:"aimd,omitzero"`
+	// LateAnswers says what a request answered more than Guard later than the
+	// lane's fastest recent answer does to the window log: "restamp" moves it
+	// to when LINE may have counted it (see Limiter.Answered), "ignore" keeps
+	// its departure. Default DefaultLateAnswers ("restamp").
+	LateAnswers string `yaml:"lateAnswers" json:"lateAnswers,omitempty"`
 }
 
 // AIMDConfig is the additive-increase / multiplicative-decrease reaction to
@@ -133,6 +138,13 @@ func (c Config) resolve(l Limit) (Config, error) {
 	}
 	if c.Guard < 0 || c.Guard > l.Period {
 		return Config{}, fmt.Errorf("limiter: guard %v must be in [0, %v] for limit %s", c.Guard, l.Period, l)
+	}
+	switch c.LateAnswers {
+	case "":
+		c.LateAnswers = DefaultLateAnswers
+	case LateAnswersRestamp, LateAnswersIgnore:
+	default:
+		return Config{}, fmt.Errorf("limiter: lateAnswers %q must be %q or %q", c.LateAnswers, LateAnswersRestamp, LateAnswersIgnore)
 	}
 	a := &c.AIMD
 	if a.Decrease == 0 {

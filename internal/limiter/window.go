@@ -1,6 +1,9 @@
 package limiter
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // window is the exact sliding-window log: the times of the sends admitted in
 // the last period, oldest first, in a ring. A send at time t is admissible iff
@@ -19,8 +22,9 @@ type window struct {
 	buf    []time.Duration // ring; len(buf) is the capacity in use
 	head   int             // index of the oldest entry
 	n      int             // entries in use
-	count  int             // the limit's count: the most entries ever needed
+	count  int             // the limit's count: entries beyond it come only from delay
 	period time.Duration
+	cut    time.Duration // the latest prune cutoff: entries at or before it are gone
 }
 
 // minRing is the first allocation; shrinkAbove is the size above which an
@@ -31,12 +35,13 @@ const (
 )
 
 func newWindow(l Limit) window {
-	return window{count: l.Count, period: l.Period}
+	return window{count: l.Count, period: l.Period, cut: math.MinInt64}
 }
 
 // prune drops entries that can no longer share a window with a send at now.
 func (w *window) prune(now time.Duration) {
 	cutoff := now - w.period
+	w.cut = max(w.cut, cutoff)
 	for w.n > 0 && w.buf[w.head] <= cutoff {
 		w.head++
 		if w.head == len(w.buf) {
@@ -53,13 +58,14 @@ func (w *window) prune(now time.Duration) {
 }
 
 // wait prunes and returns how long after now a send becomes admissible: zero
-// if it is admissible now, else until the oldest entry leaves the window.
+// if it is admissible now, else until enough of the oldest entries (one,
+// unless delay put more than count in the window) leave the window.
 func (w *window) wait(now time.Duration) time.Duration {
 	w.prune(now)
 	if w.n < w.count {
 		return 0
 	}
-	return w.buf[w.head] + w.period - now
+	return w.buf[w.at(w.n-w.count)] + w.period - now
 }
 
 // newest returns the latest recorded send, if any.
@@ -91,11 +97,63 @@ func (w *window) push(t time.Duration) {
 
 func (w *window) grow() {
 	size := min(max(minRing, 2*len(w.buf)), w.count)
+	if size <= w.n { // only delay fills a ring past count
+		size = w.n + max(1, w.n/8)
+	}
 	buf := make([]time.Duration, size)
 	for i := range w.n {
 		buf[i] = w.buf[w.at(i)]
 	}
 	w.buf, w.head = buf, 0
+}
+
+// delay moves the entry recorded for a send at from to the later time to,
+// keeping the ring sorted. The entry removed is the oldest in [from, to]:
+// the send's own, or one recorded after it (moving that one instead only
+// keeps a later time in the log). If the send's entry already left the log
+// (from at or before the last cutoff), the send is recorded at to all the
+// same: it may have counted there.
+func (w *window) delay(from, to time.Duration) {
+	if to <= from || to <= w.cut {
+		return
+	}
+	if from > w.cut {
+		w.removeIn(from, to)
+	}
+	w.insert(to)
+}
+
+// removeIn drops the oldest entry in [from, to], if there is one. It looks
+// from the newest end: from is recent.
+func (w *window) removeIn(from, to time.Duration) {
+	i := w.n
+	for i > 0 && w.buf[w.at(i-1)] >= from {
+		i--
+	}
+	if i == w.n || w.buf[w.at(i)] > to {
+		return
+	}
+	for k := i; k < w.n-1; k++ {
+		w.buf[w.at(k)] = w.buf[w.at(k+1)]
+	}
+	w.n--
+	if w.n == 0 {
+		w.head = 0
+	}
+}
+
+// insert records t in sorted position.
+func (w *window) insert(t time.Duration) {
+	if w.n == len(w.buf) {
+		w.grow()
+	}
+	i := w.n
+	for i > 0 && w.buf[w.at(i-1)] > t {
+		w.buf[w.at(i)] = w.buf[w.at(i-1)]
+		i--
+	}
+	w.buf[w.at(i)] = t
+	w.n++
 }
 
 // entries appends the recorded offsets, oldest first.

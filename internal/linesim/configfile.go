@@ -59,7 +59,7 @@ func (y *YAMLFaults) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return fmt.Errorf("line %d: faults must be a string or a mapping", n.Line)
 	}
-	known := "error_ratio latency_mean latency_jitter latency_dist hang_ratio hang_for reset_ratio accept_then_fail_ratio accept_then_fail_mode outage"
+	known := "error_ratio latency_mean latency_jitter latency_dist hang_ratio hang_for reset_ratio accept_then_fail_ratio accept_then_fail_mode outage stall_every stall_for"
 	for i := 0; i < len(n.Content); i += 2 {
 		if k := n.Content[i].Value; !strings.Contains(" "+known+" ", " "+k+" ") {
 			return fmt.Errorf("line %d: unknown fault field %q (want one of %s)", n.Content[i].Line, k, known)

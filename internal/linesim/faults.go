@@ -32,6 +32,8 @@ const DefaultHangFor = 2 * time.Minute
 // probabilities in [0, 1] drawn independently per request, in this order:
 // Outage, latency, ResetRatio, HangRatio, ErrorRatio (none of these deliver),
 // then the request is processed and, if it delivered, AcceptThenFailRatio.
+// An ingress stall (StallEvery, StallFor) strikes before all of them: it
+// delays when the request is counted against the rate limit.
 type Faults struct {
 	ErrorRatio          float64       // answer 500 without delivering
 	LatencyMean         time.Duration // added latency before processing
@@ -43,6 +45,14 @@ type Faults struct {
 	AcceptThenFailRatio float64       // deliver, then fail as AcceptThenFailMode says
 	AcceptThenFailMode  string        // "500" (default) | "drop" | "hang"
 	Outage              bool          // every request 500 (nothing delivered)
+	// StallEvery and StallFor are an ingress stall: in every StallEvery
+	// (counted from the Unix epoch, so that stalls start at multiples of
+	// StallEvery of wall-clock time), requests that arrive during the first
+	// StallFor are held until it ends and only then counted against the rate
+	// limit, as if a link or a load balancer in front of LINE had paused.
+	// Requests that left evenly reach the counter together. Both or neither.
+	StallEvery time.Duration
+	StallFor   time.Duration
 }
 
 // IsZero reports whether no fault is configured.
@@ -60,6 +70,12 @@ func (f Faults) Validate() error {
 	}
 	if f.LatencyMean < 0 || f.LatencyJitter < 0 || f.HangFor < 0 {
 		return fmt.Errorf("LatencyMean, LatencyJitter, HangFor: must not be negative")
+	}
+	if f.StallEvery < 0 || f.StallFor < 0 {
+		return fmt.Errorf("StallEvery, StallFor: must not be negative")
+	}
+	if (f.StallEvery == 0) != (f.StallFor == 0) || f.StallFor >= f.StallEvery && f.StallEvery > 0 {
+		return fmt.Errorf("StallFor: %v must be set with StallEvery and shorter than it (%v)", f.StallFor, f.StallEvery)
 	}
 	switch f.LatencyDist {
 	case "", DistUniform, DistNormal, DistExponential:
@@ -113,9 +129,22 @@ func hit(ratio float64) bool {
 	return ratio > 0 && (ratio >= 1 || rand.Float64() < ratio)
 }
 
+// stall returns how long a request arriving at t is held by the ingress
+// stall: until the end of the stall it arrived in, or zero.
+func (f Faults) stall(t time.Time) time.Duration {
+	if f.StallEvery <= 0 {
+		return 0
+	}
+	if phase := time.Duration(t.UnixNano() % int64(f.StallEvery)); phase < f.StallFor {
+		return f.StallFor - phase
+	}
+	return 0
+}
+
 // ParseFaults parses the compact form used by --fault, e.g.
 // "error=0.1,latency=5ms±2ms,latency_dist=normal,hang=0.01,hang_for=30s,
-// reset=0.01,accept_then_fail=0.2,accept_then_fail_mode=drop,outage=true".
+// reset=0.01,accept_then_fail=0.2,accept_then_fail_mode=drop,outage=true,
+// stall=50ms/700ms" (held 50 ms at the start of every 700 ms).
 // "latency=5ms+-2ms" is accepted too.
 func ParseFaults(s string) (Faults, error) {
 	var f Faults
@@ -159,6 +188,17 @@ func ParseFaults(s string) (Faults, error) {
 			f.AcceptThenFailMode = v
 		case "outage":
 			f.Outage, err = strconv.ParseBool(v)
+		case "stall":
+			hold, every, found := strings.Cut(v, "/")
+			if !found {
+				err = fmt.Errorf("want stall=<for>/<every>, e.g. 50ms/700ms")
+			} else if f.StallFor, err = time.ParseDuration(hold); err == nil {
+				f.StallEvery, err = time.ParseDuration(every)
+			}
+		case "stall_for":
+			f.StallFor, err = time.ParseDuration(v)
+		case "stall_every":
+			f.StallEvery, err = time.ParseDuration(v)
 		default:
 			return Faults{}, fmt.Errorf("fault %q: unknown key %q", part, k)
 		}
@@ -232,6 +272,9 @@ func (f Faults) String() string {
 	if f.Outage {
 		add("outage", "true")
 	}
+	if f.StallEvery != 0 || f.StallFor != 0 {
+		add("stall", f.StallFor.String()+"/"+f.StallEvery.String())
+	}
 	return strings.Join(b, ",")
 }
 
@@ -247,17 +290,27 @@ type faultsJSON struct {
 	AcceptThenFailRatio float64  `json:"acceptThenFailRatio,omitempty" yaml:"accept_then_fail_ratio"`
 	AcceptThenFailMode  string   `json:"acceptThenFailMode,omitempty" yaml:"accept_then_fail_mode"`
 	Outage              bool     `json:"outage,omitempty" yaml:"outage"`
+	StallEvery          duration `json:"stallEvery,omitempty" yaml:"stall_every"`
+	StallFor            duration `json:"stallFor,omitempty" yaml:"stall_for"`
 }
 
 func (j faultsJSON) faults() Faults {
-	return Faults{j.ErrorRatio, time.Duration(j.LatencyMean), time.Duration(j.LatencyJitter), j.LatencyDist,
-		j.HangRatio, time.Duration(j.HangFor), j.ResetRatio, j.AcceptThenFailRatio, j.AcceptThenFailMode, j.Outage}
+	return Faults{
+		ErrorRatio: j.ErrorRatio, LatencyMean: time.Duration(j.LatencyMean), LatencyJitter: time.Duration(j.LatencyJitter),
+		LatencyDist: j.LatencyDist, HangRatio: j.HangRatio, HangFor: time.Duration(j.HangFor), ResetRatio: j.ResetRatio,
+		AcceptThenFailRatio: j.AcceptThenFailRatio, AcceptThenFailMode: j.AcceptThenFailMode, Outage: j.Outage,
+		StallEvery: time.Duration(j.StallEvery), StallFor: time.Duration(j.StallFor),
+	}
 }
 
 // MarshalJSON writes camelCase fields with durations as strings ("5ms").
 func (f Faults) MarshalJSON() ([]byte, error) {
-	return json.Marshal(faultsJSON{f.ErrorRatio, duration(f.LatencyMean), duration(f.LatencyJitter), f.LatencyDist,
-		f.HangRatio, duration(f.HangFor), f.ResetRatio, f.AcceptThenFailRatio, f.AcceptThenFailMode, f.Outage})
+	return json.Marshal(faultsJSON{
+		ErrorRatio: f.ErrorRatio, LatencyMean: duration(f.LatencyMean), LatencyJitter: duration(f.LatencyJitter),
+		LatencyDist: f.LatencyDist, HangRatio: f.HangRatio, HangFor: duration(f.HangFor), ResetRatio: f.ResetRatio,
+		AcceptThenFailRatio: f.AcceptThenFailRatio, AcceptThenFailMode: f.AcceptThenFailMode, Outage: f.Outage,
+		StallEvery: duration(f.StallEvery), StallFor: duration(f.StallFor),
+	})
 }
 
 // UnmarshalJSON reads the MarshalJSON form; durations may also be numbers (ns).

@@ -2,6 +2,7 @@ package linesim
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -210,5 +211,72 @@ func TestHangEndsWhenServerCloses(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("Close took %v with a hanging request", d)
+	}
+}
+
+func TestStallPhase(t *testing.T) {
+	t.Parallel()
+	f := Faults{StallEvery: time.Second, StallFor: 200 * time.Millisecond}
+	at := func(ms int64) time.Time { return time.Unix(1_800_000_000, ms*int64(time.Millisecond)) }
+	tests := []struct {
+		at   time.Time
+		want time.Duration
+	}{
+		{at(0), 200 * time.Millisecond},
+		{at(150), 50 * time.Millisecond},
+		{at(200), 0},
+		{at(999), 0},
+		{at(1050), 150 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		if got := f.stall(tt.at); got != tt.want {
+			t.Errorf("stall(%v) = %v, want %v", tt.at.Format(time.StampMilli), got, tt.want)
+		}
+	}
+	if got := (Faults{}).stall(at(0)); got != 0 {
+		t.Errorf("no stall configured: held %v", got)
+	}
+}
+
+// TestStallCountsAtRelease: requests that leave spaced within the limit but
+// arrive during an ingress stall are counted together when it ends, so the
+// one that makes the limit's count + 1 at that instant gets a 429.
+func TestStallCountsAtRelease(t *testing.T) {
+	t.Parallel()
+	const (
+		every   = 2 * time.Second
+		hold    = 400 * time.Millisecond
+		spacing = 100 * time.Millisecond
+	)
+	e := setup(t, func(c *Config) {
+		c.Clock = NewClock()
+		c.Limits = map[string]Limit{EPPush: {Count: 2, Period: 150 * time.Millisecond}}
+	})
+	if err := e.cli.SetFaults(context.Background(), EPPush, Faults{StallEvery: every, StallFor: hold}); err != nil {
+		t.Fatal(err)
+	}
+	// Start just after a stall begins: three requests 100 ms apart (never
+	// more than two in 150 ms) all arrive inside it.
+	phase := time.Duration(time.Now().UnixNano() % int64(every))
+	time.Sleep(every - phase + 10*time.Millisecond)
+	release := time.Now().Add(-time.Duration(time.Now().UnixNano() % int64(every))).Add(hold)
+	got := make(chan resp, 3)
+	for i := range 3 {
+		go func() { got <- e.push(pushBody(userU, fmt.Sprintf("stalled %d", i)), "") }()
+		time.Sleep(spacing)
+	}
+	statuses := map[int]int{}
+	for range 3 {
+		r := <-got
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		statuses[r.status]++
+	}
+	if time.Now().Before(release) {
+		t.Fatalf("answered before the stall ended at %v", release.Format(time.StampMilli))
+	}
+	if statuses[200] != 2 || statuses[429] != 1 {
+		t.Fatalf("statuses %v, want two 200s and one 429 (all three counted when the stall ended)", statuses)
 	}
 }

@@ -83,6 +83,12 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !s.authenticate(rc) || !s.resolveBot(rc) {
 		return
 	}
+	if f := rc.faults; f != nil && f.StallEvery > 0 {
+		// An ingress stall holds the request before LINE counts it.
+		if d := f.stall(time.Now()); d > 0 && !s.sleep(rc, d) {
+			return
+		}
+	}
 	rc.now, rc.ns = s.now()
 	rc.key = s.key(rc.st, rc.ch, rc.bot, ep)
 	over := rc.key.record(rc.ns)

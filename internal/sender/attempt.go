@@ -32,15 +32,19 @@ func (s *Sender) attempt(ctx context.Context, ri int, req *Request, tok string) 
 	actx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 
-	if req.Wrote != nil {
-		wrote := req.Wrote
-		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
-			WroteRequest: func(info httptrace.WroteRequestInfo) {
+	if req.Wrote != nil || req.Answered != nil {
+		trace := &httptrace.ClientTrace{}
+		if wrote := req.Wrote; wrote != nil {
+			trace.WroteRequest = func(info httptrace.WroteRequestInfo) {
 				if info.Err == nil {
 					wrote(time.Now())
 				}
-			},
-		})
+			}
+		}
+		if answered := req.Answered; answered != nil {
+			trace.GotFirstResponseByte = func() { answered(time.Now()) }
+		}
+		actx = httptrace.WithClientTrace(actx, trace)
 	}
 	hreq, err := http.NewRequestWithContext(actx, routes[ri].method, s.urls[ri], bytes.NewReader(req.Body))
 	if err != nil {

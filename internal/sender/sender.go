@@ -37,6 +37,11 @@ type Request struct {
 	// is the departure a rate limiter should account, not when Send was
 	// called.
 	Wrote func(time.Time)
+	// Answered, when set, is called with the time the first byte of each
+	// answer of this Send was read, from the transport's goroutine. With
+	// Wrote it gives the request's round trip, which tells a rate limiter
+	// whether LINE may have counted the request later than it left.
+	Answered func(time.Time)
 }
 
 // Response is LINE's answer to a request it accepted: 2xx, or 409 (the retry

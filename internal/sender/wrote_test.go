@@ -77,3 +77,35 @@ func TestSendReportsTheWrite(t *testing.T) {
 		t.Error("Wrote called for a request that was never sent")
 	}
 }
+
+// TestSendReportsTheAnswer: Answered is called once, with a time after LINE
+// began its answer and after the write, and not while LINE holds it.
+func TestSendReportsTheAnswer(t *testing.T) {
+	t.Parallel()
+	const hold = 50 * time.Millisecond
+	answering := make(chan time.Time, 1)
+	f := setup(t, fixtureOpts{handler: func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(hold) // LINE takes its time to answer
+		answering <- time.Now()
+		_, _ = io.WriteString(w, "{}")
+	}})
+
+	var mu sync.Mutex
+	var wrote, answered []time.Time
+	req := request(t, intent.Push)
+	req.Wrote = func(at time.Time) { mu.Lock(); wrote = append(wrote, at); mu.Unlock() }
+	req.Answered = func(at time.Time) { mu.Lock(); answered = append(answered, at); mu.Unlock() }
+	if _, err := f.sender.Send(context.Background(), req); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	began := <-answering
+	mu.Lock()
+	defer mu.Unlock()
+	if len(answered) != 1 || len(wrote) != 1 {
+		t.Fatalf("Answered called %d times, Wrote %d; want 1 each", len(answered), len(wrote))
+	}
+	if answered[0].Before(began) || answered[0].Sub(wrote[0]) < hold {
+		t.Errorf("answered at %v, LINE began answering at %v, wrote at %v: the round trip must include LINE's %v",
+			answered[0].Format(time.StampMicro), began.Format(time.StampMicro), wrote[0].Format(time.StampMicro), hold)
+	}
+}
