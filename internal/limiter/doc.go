@@ -18,7 +18,13 @@
 //     irregularities, AIMD transitions or state restored from another owner.
 //
 // At the default configuration the pacer alone already keeps every window
-// within the limit; the log makes that unconditional. See docs/limits.md for
+// within the limit; the log makes that unconditional.
+//
+// The log holds departure times, and its Guard absorbs delays on the way to
+// LINE that vary by less than it. A stall on the way (requests held, then
+// counted together) is longer than that; Answered moves a request whose
+// answer came late to when LINE may have counted it, so that the sends that
+// follow make room for it. See docs/limits.md for
 // the arithmetic, the limit table, AIMD and the hand-over caveats.
 //
 // All decisions take the current time as an argument so that tests and
