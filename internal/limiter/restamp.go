@@ -36,24 +36,3 @@ func (l *Limiter) Restamp(at, now time.Time) bool {
 	l.log.push(off)
 	return true
 }
-
-// remove drops the oldest entry at or after t: the one Reserve recorded for
-// an admission at t (it records max(t, newest), so never earlier). An entry
-// already pruned, or none at all, leaves the log as it is.
-func (w *window) remove(t time.Duration) {
-	i := w.n - 1
-	for i >= 0 && w.buf[w.at(i)] >= t {
-		i--
-	}
-	i++ // the oldest entry >= t, or w.n if there is none
-	if i == w.n {
-		return
-	}
-	for k := i; k < w.n-1; k++ {
-		w.buf[w.at(k)] = w.buf[w.at(k+1)]
-	}
-	w.n--
-	if w.n == 0 {
-		w.head = 0
-	}
-}

@@ -123,6 +123,11 @@ func (w *window) delay(from, to time.Duration) {
 	w.insert(to)
 }
 
+// remove drops the oldest entry at or after t: the one Reserve recorded for
+// an admission at t (it records max(t, newest), so never earlier). An entry
+// already pruned, or none at all, leaves the log as it is.
+func (w *window) remove(t time.Duration) { w.removeIn(t, math.MaxInt64) }
+
 // removeIn drops the oldest entry in [from, to], if there is one. It looks
 // from the newest end: from is recent.
 func (w *window) removeIn(from, to time.Duration) {
