@@ -34,13 +34,14 @@ func (f *flight) offset(t time.Time) int64 { return int64(max(t.Sub(f.admitted),
 // check in attempt and the write, or the connection pool made it wait), the
 // admission moves to the write: the check before Send keeps such a request
 // from going out on an old token; this keeps the window log at the true
-// departure for the admissions that follow. Only the first write counts: the
-// log holds one entry per admission.
+// departure for the admissions that follow (limiter.Left: the request has
+// left, so the move is never refused). Only the first write counts: the log
+// holds one entry per admission.
 func (f *flight) wroteAt(t time.Time) {
 	if !f.wrote.CompareAndSwap(0, f.offset(t)) || t.Sub(f.admitted) <= f.staleAfter {
 		return
 	}
-	f.l.Restamp(f.admitted, t)
+	f.l.Left(f.admitted, t)
 	f.e.metrics.stale.WithLabelValues("restamped_at_write").Inc()
 }
 

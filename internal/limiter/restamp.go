@@ -36,3 +36,19 @@ func (l *Limiter) Restamp(at, now time.Time) bool {
 	l.log.push(off)
 	return true
 }
+
+// Left moves a send admitted at `at` to wrote, the moment its request was
+// written: the sender's report, after the fact. Unlike Restamp the move is
+// never refused, because the request already left. When its entry was
+// already pruned (it waited more than a period between admission and
+// write) and the window at wrote is full, the log then holds more than Count
+// and admits nothing until the window is back under the limit.
+func (l *Limiter) Left(at, wrote time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.hasBase {
+		return // nothing was ever admitted
+	}
+	l.observe(wrote)
+	l.log.delay(at.Sub(l.base), wrote.Sub(l.base))
+}

@@ -147,3 +147,28 @@ func TestRestampKeepsDeparturesInTheWindow(t *testing.T) {
 		t.Errorf("control (late requests sent on their old token): %d in one window; the test does not exercise lateness", got)
 	}
 }
+
+// TestLeftIsNeverRefused: a request that waited more than a period between
+// its admission and its write is recorded at the write even when the window
+// there is full (Restamp would refuse and record nothing), and the log then
+// waits until two entries have left.
+func TestLeftIsNeverRefused(t *testing.T) {
+	t.Parallel()
+	ms := time.Millisecond
+	l := newLimiter(t, "4/1s", Config{Safety: 1, Burst: 4, Guard: time.Nanosecond})
+	for _, a := range []time.Duration{0, 1100 * ms, 1101 * ms, 1102 * ms, 1103 * ms} {
+		if ok, _ := l.Reserve(epoch.Add(a)); !ok {
+			t.Fatalf("setup: Reserve at %v refused", a)
+		}
+	}
+	l.Left(epoch, epoch.Add(1104*ms))
+	want := []time.Time{epoch.Add(1100 * ms), epoch.Add(1101 * ms), epoch.Add(1102 * ms), epoch.Add(1103 * ms), epoch.Add(1104 * ms)}
+	if got := l.Snapshot(); !slices.EqualFunc(got, want, time.Time.Equal) {
+		t.Fatalf("log %v, want %v", got, want)
+	}
+	// Five in (0.104 s, 1.104 s]: the next send fits once 1100 and 1101
+	// have left, at 2.101 s plus the guard.
+	if ok, wait := l.Reserve(epoch.Add(1200 * ms)); ok || wait != 901*ms+time.Nanosecond {
+		t.Fatalf("Reserve at 1.2 s = %v, wait %v; want refused for 901ms+1ns", ok, wait)
+	}
+}
