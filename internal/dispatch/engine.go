@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/linedispatch/linedispatch/intent"
+	"github.com/linedispatch/linedispatch/internal/limiter"
 	"github.com/linedispatch/linedispatch/internal/queue"
 	"github.com/linedispatch/linedispatch/internal/sender"
 	"github.com/linedispatch/linedispatch/internal/unit"
@@ -36,7 +38,7 @@ type Engine struct {
 	units      Units
 	log        zerolog.Logger
 	metrics    *Metrics
-	floors     answerFloors // fastest recent answer per endpoint (see flight)
+	floors     map[intent.Endpoint]*limiter.Floor // fastest recent answer per endpoint (see flight)
 
 	credits chan struct{} // one per intent the pod may hold
 	held    *heldSet      // every held job, and which one holds a stored message

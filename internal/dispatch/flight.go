@@ -15,6 +15,7 @@ import (
 type flight struct {
 	e          *Engine
 	l          *limiter.Limiter
+	floor      *limiter.Floor // the endpoint's fastest recent answer
 	endpoint   intent.Endpoint
 	admitted   time.Time
 	staleAfter time.Duration
@@ -23,7 +24,8 @@ type flight struct {
 }
 
 func (e *Engine) newFlight(j *job) *flight {
-	return &flight{e: e, l: j.limiter, endpoint: j.in.Endpoint, admitted: j.reservedAt, staleAfter: j.staleAfter}
+	ep := j.in.Endpoint
+	return &flight{e: e, l: j.limiter, floor: e.floors[ep], endpoint: ep, admitted: j.reservedAt, staleAfter: j.staleAfter}
 }
 
 // offset encodes t for wrote and answered.
@@ -62,27 +64,18 @@ func (f *flight) settle(now time.Time) {
 	if a := f.answered.Load(); a != 0 {
 		answered = f.admitted.Add(time.Duration(a - 1))
 	}
-	if late := f.l.Answered(f.admitted, f.admitted.Add(time.Duration(w-1)), answered, f.e.floor(f.endpoint)); late > 0 {
+	if late := f.l.Answered(f.admitted, f.admitted.Add(time.Duration(w-1)), answered, f.floor); late > 0 {
 		f.e.metrics.lateAnswers.WithLabelValues(string(f.endpoint)).Inc()
 	}
 }
 
-// answerFloors keeps the fastest recent answer per endpoint, shared by the
-// lanes of that endpoint (a new lane knows it from its first answer).
-type answerFloors map[intent.Endpoint]*limiter.Floor
-
-func newAnswerFloors() answerFloors {
-	f := answerFloors{}
+// newAnswerFloors returns one floor per endpoint, shared by the lanes of
+// that endpoint (a new lane knows it from its first answer). The map is
+// read-only afterwards; lanes exist only for these endpoints.
+func newAnswerFloors() map[intent.Endpoint]*limiter.Floor {
+	f := make(map[intent.Endpoint]*limiter.Floor, len(intent.Endpoints))
 	for _, ep := range intent.Endpoints {
 		f[ep] = &limiter.Floor{}
 	}
 	return f
-}
-
-// floor returns ep's floor (read-only map: no lock).
-func (e *Engine) floor(ep intent.Endpoint) *limiter.Floor {
-	if f, ok := e.floors[ep]; ok {
-		return f
-	}
-	return e.floors[intent.Push] // unreachable: every endpoint has one
 }

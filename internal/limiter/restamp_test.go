@@ -154,21 +154,21 @@ func TestRestampKeepsDeparturesInTheWindow(t *testing.T) {
 // waits until two entries have left.
 func TestLeftIsNeverRefused(t *testing.T) {
 	t.Parallel()
-	ms := time.Millisecond
 	l := newLimiter(t, "4/1s", Config{Safety: 1, Burst: 4, Guard: time.Nanosecond})
-	for _, a := range []time.Duration{0, 1100 * ms, 1101 * ms, 1102 * ms, 1103 * ms} {
+	for _, a := range []time.Duration{0, ms(1100), ms(1101), ms(1102), ms(1103)} {
 		if ok, _ := l.Reserve(epoch.Add(a)); !ok {
 			t.Fatalf("setup: Reserve at %v refused", a)
 		}
 	}
-	l.Left(epoch, epoch.Add(1104*ms))
-	want := []time.Time{epoch.Add(1100 * ms), epoch.Add(1101 * ms), epoch.Add(1102 * ms), epoch.Add(1103 * ms), epoch.Add(1104 * ms)}
+	l.Left(epoch, epoch.Add(ms(1104)))
+	want := []time.Time{epoch.Add(ms(1100)), epoch.Add(ms(1101)), epoch.Add(ms(1102)), epoch.Add(ms(1103)), epoch.Add(ms(1104))}
 	if got := l.Snapshot(); !slices.EqualFunc(got, want, time.Time.Equal) {
 		t.Fatalf("log %v, want %v", got, want)
 	}
 	// Five in (0.104 s, 1.104 s]: the next send fits once 1100 and 1101
 	// have left, at 2.101 s plus the guard.
-	if ok, wait := l.Reserve(epoch.Add(1200 * ms)); ok || wait != 901*ms+time.Nanosecond {
+	if ok, wait := l.Reserve(epoch.Add(ms(1200))); ok || wait != ms(901)+time.Nanosecond {
 		t.Fatalf("Reserve at 1.2 s = %v, wait %v; want refused for 901ms+1ns", ok, wait)
 	}
 }
+

@@ -83,7 +83,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !s.authenticate(rc) || !s.resolveBot(rc) {
 		return
 	}
-	if f := rc.faults; f != nil && f.StallEvery > 0 {
+	if f := rc.faults; f != nil {
 		// An ingress stall holds the request before LINE counts it.
 		if d := f.stall(time.Now()); d > 0 && !s.sleep(rc, d) {
 			return
