@@ -24,7 +24,7 @@ func (l *Limiter) Restamp(at, now time.Time) bool {
 	l.observe(now)
 	off := now.Sub(l.base)
 	l.log.prune(off)
-	if old := at.Sub(l.base); old > off-l.log.period {
+	if old := at.Sub(l.base); old > l.log.cut {
 		l.log.remove(old) // still in the log: it must not count twice
 	}
 	if l.log.wait(off) != 0 {

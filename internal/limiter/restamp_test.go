@@ -172,3 +172,22 @@ func TestLeftIsNeverRefused(t *testing.T) {
 	}
 }
 
+// TestRestampAfterALaterPrune: callers' clocks may reach the limiter out of
+// order. An entry a later call already pruned is not in the log any more, so
+// Restamp must not remove another send's entry in its place.
+func TestRestampAfterALaterPrune(t *testing.T) {
+	t.Parallel()
+	l := newLimiter(t, "4/1s", Config{Safety: 1, Burst: 4, Guard: time.Nanosecond})
+	for _, a := range []time.Duration{ms(200), ms(1200), ms(1300)} { // 1300 prunes 200
+		if ok, _ := l.Reserve(epoch.Add(a)); !ok {
+			t.Fatalf("setup: Reserve at %v refused", a)
+		}
+	}
+	if !l.Restamp(epoch.Add(ms(200)), epoch.Add(ms(1100))) {
+		t.Fatal("Restamp refused with room in the window")
+	}
+	want := []time.Time{epoch.Add(ms(1200)), epoch.Add(ms(1300)), epoch.Add(ms(1300))}
+	if got := l.Snapshot(); !slices.EqualFunc(got, want, time.Time.Equal) {
+		t.Fatalf("log %v, want %v (the send at 1.2 s must stay)", got, want)
+	}
+}
