@@ -14,7 +14,7 @@ import (
 // attempt sends j once and decides what follows. It runs on a worker.
 func (e *Engine) attempt(ctx context.Context, j *job) result {
 	if time.Now().After(j.deadline) {
-		return e.expire(ctx, j)
+		return e.expire(j)
 	}
 	if !j.unitDone {
 		if r, stop := e.prepare(ctx, j); stop {
@@ -80,7 +80,7 @@ func (e *Engine) attempt(ctx context.Context, j *job) result {
 	switch class {
 	case sender.ClassSent:
 		j.lastErr = nil
-		e.recordSent(ctx, j, resp)
+		e.recordSent(j, resp)
 		return result{j: j, kind: resultFinished}
 	case sender.ClassThrottle:
 		j.throttled++
@@ -92,7 +92,7 @@ func (e *Engine) attempt(ctx context.Context, j *job) result {
 		return result{j: j, kind: resultRetry}
 	case sender.ClassQuota:
 		j.lastErr = err
-		e.recordDead(ctx, j, outcome.ReasonQuota, err)
+		e.recordDead(j, outcome.ReasonQuota, err)
 		return result{j: j, kind: resultFinished}
 	case sender.ClassCanceled:
 		e.handBack(j)
@@ -103,7 +103,7 @@ func (e *Engine) attempt(ctx context.Context, j *job) result {
 		if le != nil && le.Status == 401 {
 			reason = outcome.ReasonUnauthorized
 		}
-		e.recordDead(ctx, j, reason, err)
+		e.recordDead(j, reason, err)
 		return result{j: j, kind: resultFinished}
 	}
 }
@@ -111,13 +111,13 @@ func (e *Engine) attempt(ctx context.Context, j *job) result {
 // expire dead-letters an intent whose deadline passed. When it was tried
 // before, LINE may or may not have accepted it: the detail says so, and the
 // retry key in the dead letter lets an operator check.
-func (e *Engine) expire(ctx context.Context, j *job) result {
+func (e *Engine) expire(j *job) result {
 	err := fmt.Errorf("deadline %s passed before LINE accepted the request", j.deadline.UTC().Format(time.RFC3339))
 	if j.lastErr != nil {
 		err = fmt.Errorf("%w after %d attempt(s); last error: %w", err, j.attempts, j.lastErr)
 	}
 	j.lastErr = err
-	e.recordDead(ctx, j, outcome.ReasonExpired, err)
+	e.recordDead(j, outcome.ReasonExpired, err)
 	return result{j: j, kind: resultFinished}
 }
 
@@ -139,7 +139,7 @@ func (e *Engine) prepare(ctx context.Context, j *job) (result, bool) {
 			if !d.Send {
 				j.unitAction = d.Action
 				j.lastErr = fmt.Errorf("unit %q: the bot's unit-name cap for this month is reached (%d names)", j.in.Unit, d.Count)
-				e.recordDead(ctx, j, outcome.ReasonUnitCap, j.lastErr)
+				e.recordDead(j, outcome.ReasonUnitCap, j.lastErr)
 				return result{j: j, kind: resultFinished}, true
 			}
 			action = d.Action

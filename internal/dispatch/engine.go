@@ -40,8 +40,13 @@ type Engine struct {
 	metrics    *Metrics
 	floors     map[intent.Endpoint]*limiter.Floor // fastest recent answer per endpoint (see flight)
 
-	credits chan struct{} // one per intent the pod may hold
-	held    *heldSet      // every held job, and which one holds a stored message
+	credits chan struct{} // one per intent the pod may hold (credit.go)
+	// gather lets one puller at a time wait for a batch's worth of credits,
+	// for at most gatherWait (creditGather).
+	gather     chan struct{}
+	gatherWait time.Duration
+	held       *heldSet       // every held job, and which one holds a stored message
+	records    chan recording // finished jobs for the recorders (recorder.go)
 	// spillingKeys holds the laneKeys whose lanes spill (written by the
 	// scheduler, read by pullers to pass their intents through undecoded).
 	spillingKeys sync.Map
@@ -106,6 +111,9 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		log:        d.Logger.With().Str("pod", cfg.Pod).Logger(),
 		metrics:    m,
 		credits:    make(chan struct{}, cfg.MaxHeld),
+		gather:     make(chan struct{}, 1),
+		gatherWait: creditGather,
+		records:    newRecords(cfg),
 		held:       newHeldSet(),
 		floors:     newAnswerFloors(),
 	}
@@ -152,6 +160,8 @@ func (e *Engine) Run(parent context.Context) error {
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 
+	var recorders sync.WaitGroup
+	e.startRecorders(workCtx, &recorders)
 	var workers sync.WaitGroup
 	for i := 0; i < e.cfg.Senders; i++ {
 		workers.Add(1)
@@ -228,12 +238,14 @@ func (e *Engine) Run(parent context.Context) error {
 	helpers.Wait()
 	handedBack := e.sched.drain()
 	close(e.sched.work)
+	// The workers finish their requests and hand the outcomes over, then
+	// the recorders record what they hold, all within ShutdownTimeout.
 	finished := make(chan struct{})
-	go func() { workers.Wait(); close(finished) }()
+	go func() { workers.Wait(); close(e.records); recorders.Wait(); close(finished) }()
 	select {
 	case <-finished:
 	case <-time.After(e.cfg.ShutdownTimeout):
-		e.log.Warn().Dur("timeout", e.cfg.ShutdownTimeout).Msg("in-flight requests did not finish; abandoning them (they will be redelivered and retried with the same retry key)")
+		e.log.Warn().Dur("timeout", e.cfg.ShutdownTimeout).Msg("in-flight requests or their outcomes did not finish; abandoning them (they will be redelivered and retried with the same retry key)")
 		cancelWork()
 		<-finished
 	}
@@ -294,31 +306,4 @@ func (e *Engine) allPartitions() []int {
 		ps[i] = i
 	}
 	return ps
-}
-
-// acquire takes between 1 and n credits, waiting for the first.
-func (e *Engine) acquire(ctx context.Context, n int) int {
-	select {
-	case <-e.credits:
-	case <-ctx.Done():
-		return 0
-	}
-	got := 1
-	for got < n {
-		select {
-		case <-e.credits:
-			got++
-		default:
-			return got
-		}
-	}
-	return got
-}
-
-// release returns n credits.
-func (e *Engine) release(n int) {
-	for i := 0; i < n; i++ {
-		e.credits <- struct{}{}
-	}
-	e.metrics.held.Sub(float64(n))
 }

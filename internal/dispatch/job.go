@@ -81,7 +81,7 @@ type result struct {
 type resultKind int
 
 const (
-	resultFinished  resultKind = iota // outcome recorded and intent acked
+	resultFinished  resultKind = iota // done: its outcome goes to the recorders, which ack the intent
 	resultRetry                       // failed retryably: try again after backoff
 	resultThrottled                   // LINE said 429 (rate): slow the lane, retry
 	resultReleased                    // shutdown: the intent was handed back (nak)

@@ -24,6 +24,9 @@ type Metrics struct {
 	redelivered prometheus.Counter
 	// lookahead counts intents read ahead of their partition's consumer.
 	lookahead prometheus.Counter
+	// pulls counts pull requests to the partition consumers: intents
+	// pulled / pulls is the mean batch.
+	pulls prometheus.Counter
 }
 
 // NewMetrics builds the collectors and registers them with reg (nil: none).
@@ -75,8 +78,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "linedispatch_lookahead_total",
 		Help: "Intents read from LINE_INTENTS ahead of their partition's consumer, because the partition was deep (a hot key's backlog passing through) and their key did not spill.",
 	})
+	m.pulls = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "linedispatch_pulls_total",
+		Help: "Pull requests to the partition consumers. Each costs JetStream a request and the pod a subscription, so intents pulled per request (outcomes_total / pulls_total on a busy pod) should be tens, not a few.",
+	})
 	if reg != nil {
-		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills, m.spillBatches, m.stale, m.lateAnswers, m.redelivered, m.lookahead)
+		reg.MustRegister(m.attempts, m.outcomes, m.latency, m.laneDepth, m.held, m.spills, m.spillBatches, m.stale, m.lateAnswers, m.redelivered, m.lookahead, m.pulls)
 	}
 	return m
 }

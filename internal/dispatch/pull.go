@@ -93,6 +93,7 @@ func (e *Engine) pull(ctx context.Context, p int, c jetstream.Consumer) {
 // Shutdown waits for it instead; what arrives then is handed back.
 func (e *Engine) fetch(ctx context.Context, p int, c jetstream.Consumer, n int) (int, error) {
 	e.metrics.held.Add(float64(n))
+	e.metrics.pulls.Inc()
 	got := 0
 	batch, err := c.Fetch(n, jetstream.FetchPriorityGroup(PriorityGroup), jetstream.FetchMaxWait(fetchWait))
 	if err == nil {

@@ -25,7 +25,7 @@ import (
 // makes LINE answer 409 instead of delivering again, and Nats-Msg-Id makes
 // JetStream drop the second outcome.
 
-func (e *Engine) recordSent(ctx context.Context, j *job, resp *sender.Response) {
+func (e *Engine) recordSent(j *job, resp *sender.Response) {
 	o := e.outcomeOf(j)
 	o.Result = outcome.Sent
 	o.Status = resp.Status
@@ -40,10 +40,10 @@ func (e *Engine) recordSent(ctx context.Context, j *job, resp *sender.Response) 
 		e.log.Info().Str("intent", j.in.ID).Int("partition", j.partition).Str("from", from).
 			Uint64("delivered", delivered).Int("attempts", j.attempts).Msg("sent, confirmed by 409")
 	}
-	e.finish(ctx, j, o)
+	e.finish(j, o)
 }
 
-func (e *Engine) recordDead(ctx context.Context, j *job, reason string, cause error) {
+func (e *Engine) recordDead(j *job, reason string, cause error) {
 	o := e.outcomeOf(j)
 	o.Result = outcome.Dead
 	o.Reason = reason
@@ -55,7 +55,7 @@ func (e *Engine) recordDead(ctx context.Context, j *job, reason string, cause er
 		o.LineError = lineErrorOf(le)
 		o.RequestID = le.RequestID
 	}
-	e.finish(ctx, j, o)
+	e.finish(j, o)
 }
 
 // deliveryOf names where a held intent came from (intents or backlog) and
@@ -95,8 +95,14 @@ func (e *Engine) outcomeOf(j *job) *outcome.Outcome {
 	}
 }
 
-// finish records o for j and acks j's message.
-func (e *Engine) finish(ctx context.Context, j *job, o *outcome.Outcome) {
+// finish hands j and its outcome to a recorder (recorder.go), which
+// records o and acks j's message; the worker goes on with its next request.
+func (e *Engine) finish(j *job, o *outcome.Outcome) {
+	e.records <- recording{j: j, o: o}
+}
+
+// finishNow records o for j and acks j's message.
+func (e *Engine) finishNow(ctx context.Context, j *job, o *outcome.Outcome) {
 	if err := e.record(ctx, j.msg, o, deadletter.RedriveMsgID(o.IntentID, j.redrives)); err != nil {
 		// Not recorded: leave the intent unacked. It is redelivered after
 		// AckWait and retried under the same retry key.
