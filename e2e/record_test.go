@@ -1,8 +1,8 @@
 package e2e
 
 import (
+	"fmt"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -38,25 +38,15 @@ func TestSendingGoesOnWhileOutcomesWait(t *testing.T) {
 	}
 
 	b.publish(t, ins[1:])
-	for deadline := time.Now().Add(time.Minute); ; {
+	eventually(t, "every request to reach linesim while outcomes cannot be recorded (else sending waits for recording)", func() (bool, string) {
 		rep := b.report(t)
-		if rep.Totals.Accepted == n+1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("linesim accepted %d of %d requests while outcomes could not be recorded: sending waits for recording", rep.Totals.Accepted, n+1)
-		}
-		time.Sleep(20 * time.Millisecond) // polling linesim
-	}
+		return rep.Totals.Accepted == n+1, fmt.Sprintf("linesim accepted %d of %d", rep.Totals.Accepted, n+1)
+	})
 	if got, err := devstack.CountOutcomes(b.ctx, b.js); err != nil || got != 1 {
 		t.Fatalf("outcomes stored while the stream refused writes = %d (%v), want 1", got, err)
 	}
-	is, err := b.js.Stream(b.ctx, queue.IntentsStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info, err := is.Info(b.ctx); err != nil || info.State.Msgs != n {
-		t.Fatalf("LINE_INTENTS holds %v intents (%v), want all %d: an intent was acked before its outcome was stored", info.State.Msgs, err, n)
+	if left := b.intentsLeft(t); left != n {
+		t.Fatalf("LINE_INTENTS holds %d intents, want all %d: an intent was acked before its outcome was stored", left, n)
 	}
 
 	if _, err := b.js.UpdateStream(b.ctx, open); err != nil {
@@ -64,14 +54,22 @@ func TestSendingGoesOnWhileOutcomesWait(t *testing.T) {
 	}
 	outs := b.outcomes(t, n+1)
 	assertExactlyOnce(t, n+1, outs, b.report(t))
-	for deadline := time.Now().Add(time.Minute); ; {
-		info, err := is.Info(b.ctx)
-		if err == nil && info.State.Msgs == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("LINE_INTENTS still holds intents after their outcomes were stored: %+v, %v", info.State, err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the stream
+	eventually(t, "LINE_INTENTS to be empty once the outcomes are stored", func() (bool, string) {
+		left := b.intentsLeft(t)
+		return left == 0, fmt.Sprintf("%d intents left", left)
+	})
+}
+
+// intentsLeft is the number of intents LINE_INTENTS holds.
+func (b *bundle) intentsLeft(t *testing.T) uint64 {
+	t.Helper()
+	s, err := b.js.Stream(b.ctx, queue.IntentsStream)
+	if err != nil {
+		t.Fatal(err)
 	}
+	info, err := s.Info(b.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
 }

@@ -55,6 +55,23 @@ func setup(t *testing.T, sim linesim.Config, opts ...func(*devstack.Options)) *b
 	return &bundle{stack: s, js: s.Pod.Conn().JS, ctx: ctx}
 }
 
+// eventually polls cond for up to a minute; cond reports whether it holds
+// and what it saw, which the failure quotes.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ok, saw := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s: %s", what, saw)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval, not a wait for a result
+	}
+}
+
 // pushes builds n valid push intents spread over the stack's bots, each to a
 // distinct recipient with a distinct text, so linesim's duplicate detection
 // is exact.

@@ -29,22 +29,17 @@ const (
 // creditGather for min(n, creditBatch) of them. It returns 0 only when ctx
 // ends before the first; the caller releases what it does not use.
 func (e *Engine) acquire(ctx context.Context, n int) int {
-	if n <= 1 {
+	if n > 1 {
+		// The turn to gather is taken with ctx in view: a puller whose
+		// partition moved away must not wait behind one waiting for
+		// credits.
 		select {
-		case <-e.credits:
-			return 1
+		case e.gather <- struct{}{}:
 		case <-ctx.Done():
 			return 0
 		}
+		defer func() { <-e.gather }()
 	}
-	// The turn to gather is taken with ctx in view: a puller whose
-	// partition moved away must not wait behind one waiting for credits.
-	select {
-	case e.gather <- struct{}{}:
-	case <-ctx.Done():
-		return 0
-	}
-	defer func() { <-e.gather }()
 	select {
 	case <-e.credits:
 	case <-ctx.Done():

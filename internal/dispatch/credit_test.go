@@ -17,6 +17,17 @@ func creditEngine(t *testing.T, max, free int, w time.Duration) *Engine {
 	return e
 }
 
+// waitFor polls cond until it holds, for at most 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond) // polling interval, not a wait for a result
+	}
+}
+
 func TestAcquire(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -69,12 +80,7 @@ func TestAcquireEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	got := make(chan int, 1)
 	go func() { got <- e.acquire(ctx, 64) }()
-	for deadline := time.Now().Add(10 * time.Second); len(e.credits) > 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("acquire did not take the free credits")
-		}
-		time.Sleep(time.Millisecond) // polling for the goroutine to gather
-	}
+	waitFor(t, "acquire to take the free credits", func() bool { return len(e.credits) == 0 })
 	cancel()
 	if n := <-got; n != 3 {
 		t.Fatalf("acquire after cancel = %d, want the 3 it had", n)
@@ -95,12 +101,7 @@ func TestAcquireLeavesTheQueueWhenItsContextEnds(t *testing.T) {
 	e := creditEngine(t, 100, 0, time.Hour)
 	first := make(chan int, 1)
 	go func() { first <- e.acquire(context.Background(), 64) }() // waits for a credit
-	for deadline := time.Now().Add(10 * time.Second); len(e.gather) == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("the first puller did not take its turn")
-		}
-		time.Sleep(time.Millisecond) // polling for the goroutine to start
-	}
+	waitFor(t, "the first puller to take its turn", func() bool { return len(e.gather) == 1 })
 	ctx, cancel := context.WithCancel(context.Background())
 	second := make(chan int, 1)
 	go func() { second <- e.acquire(ctx, 64) }()

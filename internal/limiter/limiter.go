@@ -44,7 +44,7 @@ func New(limit Limit, cfg Config) (*Limiter, error) {
 	l := &Limiter{
 		limit: limit,
 		cfg:   c,
-		log:   window{count: limit.Count, period: limit.Period + c.Guard, cut: math.MinInt64},
+		log:   newWindow(Limit{Count: limit.Count, Period: limit.Period + c.Guard}),
 		aimd:  aimdState{fraction: c.Safety},
 	}
 	// A new pacer starts with a full bucket: a fresh lane may send Burst at

@@ -102,7 +102,6 @@ func New(cfg Config) (*Sim, error) {
 		closing: make(chan struct{}),
 	}
 	s.base = s.clock.Now()
-
 	s.botKey = http.CanonicalHeaderKey(cfg.BotHeader)
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
